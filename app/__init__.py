@@ -1,0 +1,1 @@
+"""ACLF exosome trial service."""

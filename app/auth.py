@@ -1,0 +1,80 @@
+"""Who is calling and what they may do: principals and role dependencies."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from app.problems import ProblemError
+
+ROLES = ("admin", "investigator", "coordinator", "monitor", "statistician", "dsmb", "integration")
+SITE_BOUND_ROLES = frozenset({"investigator", "coordinator", "integration"})
+
+# Role policies: the single table the role matrix is tested against.
+ANY_ROLE = frozenset(ROLES)
+ADMIN = frozenset({"admin"})
+CLINICAL_WRITERS = frozenset({"investigator", "coordinator", "integration"})
+RANDOMIZERS = frozenset({"investigator", "coordinator"})
+PARTICIPANT_READERS = frozenset(
+    {"admin", "investigator", "coordinator", "integration", "monitor", "statistician"}
+)
+AUDIT_READERS = frozenset({"admin", "monitor"})
+ALLOCATION_ADMINS = frozenset({"admin", "statistician"})
+REPORT_READERS = frozenset({"admin", "statistician", "dsmb", "monitor"})
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: uuid.UUID
+    username: str
+    role: str
+    site_id: uuid.UUID | None
+    site_code: str | None
+
+    @property
+    def site_bound(self) -> bool:
+        return self.role in SITE_BOUND_ROLES
+
+    def can_see_site(self, site_id: uuid.UUID) -> bool:
+        return not self.site_bound or self.site_id == site_id
+
+
+def _principal(request: Request) -> Principal:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise ProblemError(
+            401,
+            "A valid bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return principal
+
+
+def require(roles: frozenset[str]):  # type: ignore[no-untyped-def]
+    """A dependency admitting only `roles` (401 without a valid token, 403 otherwise)."""
+
+    async def dependency(
+        request: Request, _token: Annotated[str | None, Depends(oauth2_scheme)]
+    ) -> Principal:
+        principal = _principal(request)
+        if principal.role not in roles:
+            raise ProblemError(403, f"Role '{principal.role}' may not perform this action")
+        return principal
+
+    return Depends(dependency)
+
+
+AnyUser = Annotated[Principal, require(ANY_ROLE)]
+Admin = Annotated[Principal, require(ADMIN)]
+ClinicalWriter = Annotated[Principal, require(CLINICAL_WRITERS)]
+Randomizer = Annotated[Principal, require(RANDOMIZERS)]
+ParticipantReader = Annotated[Principal, require(PARTICIPANT_READERS)]
+AuditReader = Annotated[Principal, require(AUDIT_READERS)]
+AllocationAdmin = Annotated[Principal, require(ALLOCATION_ADMINS)]
+ReportReader = Annotated[Principal, require(REPORT_READERS)]

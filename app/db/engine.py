@@ -1,0 +1,42 @@
+"""Engine and session factory; the database URL is resolved once per process."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.db.embedded import embedded_database_url
+from app.settings import Settings
+
+
+def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return embedded_database_url(settings.data_dir)
+
+
+def make_engine(url: str, settings: Settings) -> AsyncEngine:
+    connect_args: dict[str, object] = {"server_settings": {"timezone": "UTC"}}
+    if settings.db_pgbouncer:
+        # PgBouncer transaction pooling: no server-side prepared-statement reuse.
+        connect_args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
+        }
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

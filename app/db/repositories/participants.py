@@ -1,0 +1,105 @@
+"""Participants, screenings and consents."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Consent, Participant, Screening, Site
+
+
+async def next_participant_number(session: AsyncSession) -> int:
+    return int(await session.scalar(text("SELECT nextval('participant_number_seq')")) or 0)
+
+
+async def get(session: AsyncSession, participant_id: uuid.UUID) -> Participant | None:
+    return await session.get(Participant, participant_id)
+
+
+async def get_for_update(session: AsyncSession, participant_id: uuid.UUID) -> Participant | None:
+    """Row lock: state transitions of one participant happen one at a time."""
+    return await session.scalar(
+        select(Participant)
+        .where(Participant.id == participant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def list_participants(
+    session: AsyncSession,
+    *,
+    site_id: uuid.UUID | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Participant, str]], int]:
+    query = select(Participant, Site.code).join(Site, Site.id == Participant.site_id)
+    count = select(func.count()).select_from(Participant)
+    if site_id is not None:
+        query = query.where(Participant.site_id == site_id)
+        count = count.where(Participant.site_id == site_id)
+    if status is not None:
+        query = query.where(Participant.status == status)
+        count = count.where(Participant.status == status)
+    total = await session.scalar(count) or 0
+    rows = await session.execute(
+        query.order_by(Participant.created_at, Participant.study_id).limit(limit).offset(offset)
+    )
+    return [(p, code) for p, code in rows.tuples()], total
+
+
+async def latest_screening(session: AsyncSession, participant_id: uuid.UUID) -> Screening | None:
+    return await session.scalar(
+        select(Screening)
+        .where(Screening.participant_id == participant_id)
+        .order_by(Screening.created_at.desc(), Screening.id.desc())
+        .limit(1)
+    )
+
+
+async def screenings(session: AsyncSession, participant_id: uuid.UUID) -> list[Screening]:
+    rows = await session.scalars(
+        select(Screening)
+        .where(Screening.participant_id == participant_id)
+        .order_by(Screening.created_at)
+    )
+    return list(rows)
+
+
+async def latest_consent(session: AsyncSession, participant_id: uuid.UUID) -> Consent | None:
+    return await session.scalar(
+        select(Consent)
+        .where(Consent.participant_id == participant_id)
+        .order_by(Consent.created_at.desc())
+        .limit(1)
+    )
+
+
+async def list_screenings(
+    session: AsyncSession,
+    *,
+    site_id: uuid.UUID | None,
+    eligible: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Screening, Participant]], int]:
+    query = select(Screening, Participant).join(
+        Participant, Participant.id == Screening.participant_id
+    )
+    count = (
+        select(func.count())
+        .select_from(Screening)
+        .join(Participant, Participant.id == Screening.participant_id)
+    )
+    if site_id is not None:
+        query = query.where(Participant.site_id == site_id)
+        count = count.where(Participant.site_id == site_id)
+    if eligible is not None:
+        query = query.where(Screening.eligible == eligible)
+        count = count.where(Screening.eligible == eligible)
+    total = await session.scalar(count) or 0
+    rows = await session.execute(query.order_by(Screening.created_at).limit(limit).offset(offset))
+    return [(s, p) for s, p in rows.tuples()], total

@@ -1,0 +1,76 @@
+"""Typed dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.problems import ProblemError
+from app.settings import get_settings
+
+
+def get_session(request: Request) -> AsyncSession:
+    """The request's transaction, opened and committed by RequestContextMiddleware."""
+    session: AsyncSession = request.state.db
+    return session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def get_page(
+    limit: Annotated[int, Query(ge=1, description="page size (hard maximum: MAX_PAGE_SIZE)")] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page:
+    maximum = get_settings().max_page_size
+    if limit > maximum:
+        raise ProblemError(
+            422,
+            f"limit must be at most {maximum}",
+            errors=[_field("query.limit", f"must be at most {maximum}")],
+        )
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(get_page)]
+
+
+def _field(name: str, message: str):  # type: ignore[no-untyped-def]
+    from app.domain.errors import FieldError
+
+    return FieldError(name, message)
+
+
+def require_if_match(
+    if_match: Annotated[str | None, Header(description="the ETag of the record read")] = None,
+) -> int:
+    """PATCH needs the version the client read: 428 without it, 412 when it is stale."""
+    if if_match is None:
+        raise ProblemError(428, "If-Match header with the record's ETag is required")
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise ProblemError(412, "If-Match does not match the record's current ETag") from None
+
+
+IfMatchDep = Annotated[int, Depends(require_if_match)]
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_version(expected: int, actual: int) -> None:
+    if expected != actual:
+        raise ProblemError(
+            412, f"The record changed since it was read (current ETag {etag(actual)})"
+        )

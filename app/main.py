@@ -1,0 +1,86 @@
+"""The ASGI application `app.main:app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.db.bootstrap import bootstrap_admin
+from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
+from app.db.migrate import upgrade_to_head
+from app.middleware import RequestContextMiddleware
+from app.problems import Problem, install_problem_handlers
+from app.routers import ROUTERS
+from app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Runs the randomized controlled trial of PT-MSCs Exosome Injection (PT-MSCs-EVS-2023-1) in
+acute-on-chronic liver failure: screening and eligibility, 1:1 block randomization, dosing,
+visits and scores, safety events, outcomes and endpoints, all audit-trailed in PostgreSQL.
+
+Errors are `application/problem+json` (RFC 9457). POSTs accept `Idempotency-Key`.
+"""
+
+
+class _LazySessionmaker:
+    """Lets the middleware be installed before the lifespan has created the engine."""
+
+    def __init__(self) -> None:
+        self.target = None
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        assert self.target is not None, "the application lifespan has not started"
+        return self.target()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    sessions = _LazySessionmaker()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(resolve_database_url(settings), settings)
+        sessions.target = make_sessionmaker(engine)  # type: ignore[assignment]
+        app.state.engine = engine
+        if settings.run_migrations_on_start:
+            await upgrade_to_head(engine)
+        if settings.bootstrap_admin_token:
+            await bootstrap_admin(sessions.target, settings.bootstrap_admin_token, settings)  # type: ignore[arg-type]
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="ACLF exosome trial service",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, sessionmaker=sessions, settings=settings)  # type: ignore[arg-type]
+    for router in ROUTERS:
+        app.include_router(router)
+    _register_problem_schema(app)
+    return app
+
+
+def _register_problem_schema(app: FastAPI) -> None:
+    original = app.openapi
+
+    def openapi():  # type: ignore[no-untyped-def]
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+            Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+app = create_app()

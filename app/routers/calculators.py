@@ -1,0 +1,72 @@
+"""Stateless score calculators: the same domain code as the stored scores, nothing written."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.auth import AnyUser
+from app.domain.errors import InvalidData
+from app.domain.scores import child_pugh, cossh_aclf_ii, symptom_score
+from app.problems import error_responses
+from app.schemas.participants import (
+    CalculatorChildPughIn,
+    CalculatorCosshIn,
+    ChildPughOut,
+    CosshOut,
+    SymptomOut,
+    SymptomsIn,
+)
+from app.services.scoring import canonical, score_json
+
+router = APIRouter(prefix="/api/v1/calculators", tags=["calculators"])
+
+
+def _require(labs: dict[str, object], keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if k not in labs]
+    if missing:
+        raise (
+            InvalidData.one(f"labs.{missing[0]}", "is required")
+            if len(missing) == 1
+            else (InvalidData([_missing(k) for k in missing]))
+        )
+
+
+def _missing(key: str):  # type: ignore[no-untyped-def]
+    from app.domain.errors import FieldError
+
+    message = "is required (or urea_nitrogen)" if key == "urea" else "is required"
+    return FieldError(f"labs.{key}", message)
+
+
+@router.post("/cossh-aclf-ii", responses=error_responses(401, 403))
+async def cossh(data: CalculatorCosshIn, _: AnyUser) -> CosshOut:
+    labs = canonical(data.labs)
+    _require(labs, ("inr", "neutrophils", "total_bilirubin", "urea"))
+    result = cossh_aclf_ii(
+        inr=labs["inr"].value,
+        he_grade=data.he_grade,
+        neutrophils=labs["neutrophils"].value,
+        total_bilirubin_umol_l=labs["total_bilirubin"].value,
+        urea_mmol_l=labs["urea"].value,
+        age_years=data.age,
+    )
+    return CosshOut.model_validate(score_json(result))
+
+
+@router.post("/child-pugh", responses=error_responses(401, 403))
+async def child_pugh_score(data: CalculatorChildPughIn, _: AnyUser) -> ChildPughOut:
+    labs = canonical(data.labs)
+    _require(labs, ("total_bilirubin", "albumin", "inr"))
+    result = child_pugh(
+        total_bilirubin_umol_l=labs["total_bilirubin"].value,
+        albumin_g_l=labs["albumin"].value,
+        inr=labs["inr"].value,
+        ascites=data.ascites,
+        he_grade=data.he_grade,
+    )
+    return ChildPughOut.model_validate(score_json(result))
+
+
+@router.post("/symptom-score", responses=error_responses(401, 403))
+async def symptoms(data: SymptomsIn, _: AnyUser) -> SymptomOut:
+    return SymptomOut.model_validate(score_json(symptom_score(**data.model_dump())))

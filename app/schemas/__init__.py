@@ -1,0 +1,1 @@
+"""Pydantic request/response models (never the table models)."""

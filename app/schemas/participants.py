@@ -1,0 +1,126 @@
+"""Participants, screening, consent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from app.schemas.access import Code
+from app.schemas.common import InputModel, OutputModel, QuantityIn, Reason, Text
+
+Sex = Literal["male", "female"]
+Ascites = Literal["none", "mild", "moderate_severe"]
+
+
+class ParticipantIn(InputModel):
+    site_code: Code
+    date_of_birth: date
+    sex: Sex
+
+
+class ParticipantPatch(InputModel):
+    date_of_birth: date | None = None
+    sex: Sex | None = None
+    reason: Reason
+
+
+class ConsentOut(OutputModel):
+    consent_date: date
+    form_version: str
+    recorded_at: datetime | None = None
+
+
+class ParticipantOut(OutputModel):
+    id: uuid.UUID
+    study_id: str
+    site_code: str
+    date_of_birth: date
+    sex: str
+    status: str
+    created_at: datetime
+    version: int
+    consent: ConsentOut | None = None
+    eligible: bool | None = None
+    arm: str | None = None
+    day1: date | None = None
+
+
+class ScreeningIn(InputModel):
+    assessment_date: date
+    labs: dict[str, QuantityIn] = Field(
+        examples=[
+            {
+                "inr": {"value": 1.8, "unit": "1"},
+                "total_bilirubin": {"value": 250, "unit": "umol/L"},
+                "neutrophils": {"value": 3.2, "unit": "10*9/L"},
+                "urea": {"value": 5.1, "unit": "mmol/L"},
+                "albumin": {"value": 30, "unit": "g/L"},
+            }
+        ]
+    )
+    total_bilirubin_uln: QuantityIn | None = Field(
+        default=None, description="the lab's upper limit of normal for total bilirubin"
+    )
+    he_grade: int = Field(ge=0, le=4, description="West Haven grade 0-4")
+    ascites: Ascites
+    aclf_diagnosis_confirmed: bool = Field(
+        description="the investigator confirms ACLF per the 2024 Chinese guideline"
+    )
+
+
+class ScreeningOut(OutputModel):
+    id: uuid.UUID
+    participant_id: uuid.UUID
+    assessment_date: date
+    eligible: bool
+    reasons: list[str]
+    scores: dict[str, Any]
+    status: str
+    age_years: int
+    labs: dict[str, Any]
+
+
+class ConsentIn(InputModel):
+    consent_date: date
+    form_version: Text
+
+
+class CalculatorCosshIn(InputModel):
+    age: int = Field(ge=0, le=130)
+    he_grade: int = Field(ge=0, le=4)
+    labs: dict[str, QuantityIn]
+
+
+class CalculatorChildPughIn(InputModel):
+    labs: dict[str, QuantityIn]
+    ascites: Ascites
+    he_grade: int = Field(ge=0, le=4)
+
+
+class SymptomsIn(InputModel):
+    fatigue: int = Field(ge=0, le=3)
+    anorexia: int = Field(ge=0, le=3)
+    nausea: int = Field(ge=0, le=3)
+    jaundice: int = Field(ge=0, le=3)
+    consciousness: int = Field(ge=0, le=3)
+
+
+class CosshOut(OutputModel):
+    score: float
+    value: float = Field(description="unrounded score (risk and eligibility use this)")
+    risk: Literal["low", "moderate", "high"]
+    version: str
+
+
+class ChildPughOut(OutputModel):
+    score: int
+    class_: Literal["A", "B", "C"] = Field(alias="class")
+    version: str
+
+
+class SymptomOut(OutputModel):
+    score: int
+    version: str

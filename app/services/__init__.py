@@ -1,0 +1,1 @@
+"""Use cases: each takes the session and the caller, applies the domain, persists."""

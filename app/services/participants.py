@@ -1,0 +1,153 @@
+"""Participants: enrolment at a site, screening with eligibility, consent, corrections."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.clock import latest_local_date, utc_now
+from app.db.audit_context import set_reason
+from app.db.models import Consent, Participant, Screening
+from app.db.repositories import access
+from app.db.repositories import participants as repo
+from app.domain.eligibility import assess_eligibility
+from app.domain.errors import InvalidData, NotFound, StateConflict
+from app.problems import ProblemError
+from app.schemas.participants import ConsentIn, ParticipantIn, ParticipantPatch, ScreeningIn
+from app.services.scoring import canonical, labs_json, scores_json
+
+SCREENABLE = frozenset({"screening", "eligible"})
+CONSENTABLE = frozenset({"screening", "eligible", "randomized"})
+
+
+async def create(session: AsyncSession, principal: Principal, data: ParticipantIn) -> Participant:
+    site = await access.site_by_code(session, data.site_code)
+    if site is None:
+        raise InvalidData.one("site_code", f"no site '{data.site_code}'")
+    if not principal.can_see_site(site.id):
+        raise ProblemError(403, "Site-bound users enrol participants at their own site only")
+    if data.date_of_birth > latest_local_date():
+        raise InvalidData.one("date_of_birth", "must not be in the future")
+    number = await repo.next_participant_number(session)
+    participant = Participant(
+        study_id=f"{site.code}-{number:04d}",
+        site_id=site.id,
+        date_of_birth=data.date_of_birth,
+        sex=data.sex,
+        status="screening",
+        created_by=principal.user_id,
+    )
+    session.add(participant)
+    await session.flush()
+    return participant
+
+
+async def visible(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, *, lock: bool = False
+) -> Participant:
+    """Another site's participant is indistinguishable from a missing one (404)."""
+    load = repo.get_for_update if lock else repo.get
+    participant = await load(session, participant_id)
+    if participant is None or not principal.can_see_site(participant.site_id):
+        raise NotFound("No such participant")
+    return participant
+
+
+async def correct(
+    session: AsyncSession,
+    principal: Principal,
+    participant_id: uuid.UUID,
+    data: ParticipantPatch,
+    expected_version: int,
+) -> Participant:
+    participant = await visible(session, principal, participant_id, lock=True)
+    if participant.version != expected_version:
+        raise ProblemError(
+            412, f'The record changed since it was read (ETag "{participant.version}")'
+        )
+    changes = data.model_dump(exclude_unset=True, exclude={"reason"})
+    if not changes:
+        raise InvalidData.one("body", "nothing to change")
+    if "date_of_birth" in changes and participant.status != "screening":
+        raise StateConflict(
+            "date_of_birth decided eligibility; after screening, correct it by re-screening"
+            " a new participant record or contact the data manager"
+        )
+    await set_reason(session, data.reason)
+    for name, value in changes.items():
+        setattr(participant, name, value)
+    participant.updated_at = utc_now()
+    await session.flush()
+    return participant
+
+
+async def screen(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, data: ScreeningIn
+) -> tuple[Screening, Participant]:
+    participant = await visible(session, principal, participant_id, lock=True)
+    if participant.status not in SCREENABLE:
+        raise StateConflict(f"A participant in status '{participant.status}' cannot be screened")
+    if data.assessment_date > latest_local_date():
+        raise InvalidData.one("assessment_date", "must not be in the future")
+    labs = canonical(data.labs)
+    uln = (
+        canonical({"total_bilirubin": data.total_bilirubin_uln}, "total_bilirubin_uln")
+        if (data.total_bilirubin_uln)
+        else None
+    )
+    decision = assess_eligibility(
+        date_of_birth=participant.date_of_birth,
+        assessment_date=data.assessment_date,
+        labs=labs,
+        tbil_uln_umol_l=uln["total_bilirubin"].value if uln else None,
+        he_grade=data.he_grade,
+        ascites=data.ascites,
+        aclf_diagnosis_confirmed=data.aclf_diagnosis_confirmed,
+    )
+    screening = Screening(
+        participant_id=participant.id,
+        assessment_date=data.assessment_date,
+        labs=labs_json(labs),
+        tbil_uln_umol_l=uln["total_bilirubin"].value if uln else None,
+        he_grade=data.he_grade,
+        ascites=data.ascites,
+        aclf_diagnosis_confirmed=data.aclf_diagnosis_confirmed,
+        age_years=decision.age_years,
+        eligible=decision.eligible,
+        reasons=decision.reasons,
+        scores=scores_json(decision.scores),
+        created_by=principal.user_id,
+    )
+    session.add(screening)
+    participant.status = "eligible" if decision.eligible else "screen_failed"
+    participant.updated_at = utc_now()
+    await session.flush()
+    return screening, participant
+
+
+async def consent(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, data: ConsentIn
+) -> Consent:
+    participant = await visible(session, principal, participant_id, lock=True)
+    if participant.status not in CONSENTABLE:
+        raise StateConflict(f"Consent cannot be recorded in status '{participant.status}'")
+    if data.consent_date > latest_local_date():
+        raise InvalidData.one("consent_date", "must not be in the future")
+    if data.consent_date < participant.date_of_birth:
+        raise InvalidData.one("consent_date", "is before the date of birth")
+    record = Consent(
+        participant_id=participant.id,
+        consent_date=data.consent_date,
+        form_version=data.form_version,
+        created_by=principal.user_id,
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+def today() -> date:
+    return utc_now().date()
