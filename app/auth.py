@@ -25,6 +25,9 @@ PARTICIPANT_READERS = frozenset(
 AUDIT_READERS = frozenset({"admin", "monitor"})
 ALLOCATION_ADMINS = frozenset({"admin", "statistician"})
 REPORT_READERS = frozenset({"admin", "statistician", "dsmb", "monitor"})
+OUTCOME_WRITERS = frozenset({"investigator", "coordinator"})
+SAFETY_WRITERS = CLINICAL_WRITERS
+SAFETY_READERS = PARTICIPANT_READERS
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -78,3 +81,6 @@ ParticipantReader = Annotated[Principal, require(PARTICIPANT_READERS)]
 AuditReader = Annotated[Principal, require(AUDIT_READERS)]
 AllocationAdmin = Annotated[Principal, require(ALLOCATION_ADMINS)]
 ReportReader = Annotated[Principal, require(REPORT_READERS)]
+OutcomeWriter = Annotated[Principal, require(OUTCOME_WRITERS)]
+SafetyWriter = Annotated[Principal, require(SAFETY_WRITERS)]
+SafetyReader = Annotated[Principal, require(SAFETY_READERS)]

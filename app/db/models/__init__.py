@@ -4,8 +4,19 @@ from app.db.models.access import ApiToken, Site, User
 from app.db.models.audit import AuditChainLink, AuditEntry, IdempotencyRecord
 from app.db.models.base import Base
 from app.db.models.participants import Consent, Participant, Screening
+from app.db.models.randomization import AllocationList, AllocationSlot, Outcome, Randomization
+from app.db.models.safety import AdverseEvent
+from app.db.models.treatment import Dose, ProtocolDeviation, Visit
 
 __all__ = [
+    "AdverseEvent",
+    "AllocationList",
+    "AllocationSlot",
+    "Dose",
+    "Outcome",
+    "ProtocolDeviation",
+    "Randomization",
+    "Visit",
     "ApiToken",
     "AuditChainLink",
     "AuditEntry",
