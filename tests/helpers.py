@@ -99,3 +99,49 @@ async def make_eligible(
         )
         assert r.status_code == 201, r.text
     return p
+
+
+async def randomize(
+    client: httpx.AsyncClient, admin: dict[str, str], actor: Actor, participant_id: str
+) -> dict[str, Any]:
+    """Randomize; when the active list is used up (or absent), retire it and start another.
+
+    Tests share one database, so they rotate 20-slot lists; the service itself allows this
+    only to statisticians/admins, with a reason, as a real trial would.
+    """
+    url = f"/api/v1/participants/{participant_id}/randomization"
+    r = await client.post(url, headers=actor.headers)
+    if r.status_code == 409 and ("exhausted" in r.text or "No active" in r.text):
+        await new_allocation_list(client, admin)
+        r = await client.post(url, headers=actor.headers)
+    assert r.status_code in (200, 201), r.text
+    return dict(r.json())
+
+
+async def new_allocation_list(
+    client: httpx.AsyncClient, admin: dict[str, str], **body: Any
+) -> dict[str, Any]:
+    lists = (await client.get("/api/v1/randomization/lists", headers=admin)).json()
+    for lst in lists:
+        if lst["active"]:
+            r = await client.post(
+                f"/api/v1/randomization/lists/{lst['id']}/deactivate",
+                json={"reason": "test rotation: list used up"},
+                headers=admin,
+            )
+            assert r.status_code == 200, r.text
+    r = await client.post("/api/v1/randomization/lists", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def make_randomized(
+    client: httpx.AsyncClient, admin: dict[str, str], actor: Actor, arm: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A randomized participant; with `arm`, keep enrolling until one lands in that arm."""
+    for _ in range(50):
+        p = await make_eligible(client, actor)
+        allocation = await randomize(client, admin, actor, p["id"])
+        if arm is None or allocation["arm"] == arm:
+            return p, allocation
+    raise AssertionError(f"no participant landed in arm {arm}")

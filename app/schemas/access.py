@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from app.schemas.common import InputModel, OutputModel
 
@@ -20,12 +21,27 @@ Username = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_.@-]{3,64}$")]
 class SiteIn(InputModel):
     code: Code = Field(examples=["GZ3"], description="short upper-case code, used in study ids")
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        max_length=64,
+        description="IANA time zone; study days are local calendar dates at the site",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone '{value}'") from None
+        return value
 
 
 class SiteOut(OutputModel):
     id: uuid.UUID
     code: str
     name: str
+    timezone: str
 
 
 class UserIn(InputModel):

@@ -21,7 +21,7 @@ from app.settings import Settings
 async def create_site(session: AsyncSession, data: SiteIn) -> Site:
     if await access.site_by_code(session, data.code):
         raise StateConflict(f"Site '{data.code}' already exists")
-    site = Site(code=data.code, name=data.name)
+    site = Site(code=data.code, name=data.name, timezone=data.timezone)
     session.add(site)
     await session.flush()
     return site

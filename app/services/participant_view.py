@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Participant, Screening, Site
 from app.db.repositories import participants as repo
+from app.db.repositories import randomization as randomization_repo
 from app.schemas.participants import ConsentOut, ParticipantOut, ScreeningOut
 
 
@@ -40,6 +41,10 @@ async def participant_out(
         )
     screening = await repo.latest_screening(session, participant.id)
     out.eligible = screening.eligible if screening else None
+    allocation = await randomization_repo.for_participant(session, participant.id)
+    if allocation is not None:
+        out.arm = allocation.arm
+        out.day1 = allocation.day1
     return out
 
 

@@ -16,6 +16,8 @@ class Site(UUIDKey, Timestamped, Base):
 
     code: Mapped[str] = mapped_column(unique=True)
     name: Mapped[str]
+    # study days are local calendar dates at the site (Day 1 = local date of randomization)
+    timezone: Mapped[str] = mapped_column(server_default="Asia/Shanghai", default="Asia/Shanghai")
 
 
 class User(UUIDKey, Timestamped, Base):

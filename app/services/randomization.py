@@ -1,0 +1,146 @@
+"""Allocation lists (statistician) and randomizing a participant (site staff)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.clock import utc_now
+from app.db.audit_context import set_reason
+from app.db.models import AllocationList, AllocationSlot, Randomization, Site
+from app.db.repositories import participants as participants_repo
+from app.db.repositories import randomization as repo
+from app.domain import protocol
+from app.domain.errors import NotFound, StateConflict
+from app.domain.randomization import (
+    ALGORITHM_ID,
+    commitment_sha256,
+    generate_allocation_list,
+)
+from app.schemas.randomization import AllocationListIn
+from app.services.participants import visible
+
+LIST_CREATION_LOCK = 7_245_000_004
+SEED_BYTES = 32
+
+
+async def create_list(
+    session: AsyncSession, principal: Principal, data: AllocationListIn
+) -> AllocationList:
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LIST_CREATION_LOCK})
+    if await repo.active_list(session) is not None:
+        raise StateConflict("An allocation list is already active; deactivate it first")
+    seed = data.seed or secrets.token_hex(SEED_BYTES)
+    sizes = tuple(data.block_sizes or protocol.DEFAULT_BLOCK_SIZES)
+    generated = generate_allocation_list(seed, sizes, protocol.ENROLLMENT_TARGET)
+    record = AllocationList(
+        seed=seed,
+        block_sizes=list(generated.block_sizes),
+        size=generated.size,
+        algorithm=ALGORITHM_ID,
+        commitment_sha256=commitment_sha256(generated),
+        active=True,
+        created_by=principal.user_id,
+    )
+    session.add(record)
+    await session.flush()
+    session.add_all(
+        AllocationSlot(
+            list_id=record.id,
+            sequence_number=s.sequence_number,
+            block_number=s.block_number,
+            block_size=s.block_size,
+            arm=s.arm,
+        )
+        for s in generated.slots
+    )
+    await session.flush()
+    return record
+
+
+async def deactivate_list(session: AsyncSession, list_id: uuid.UUID, reason: str) -> AllocationList:
+    record = await repo.get_list(session, list_id)
+    if record is None:
+        raise NotFound("No such allocation list")
+    if not record.active:
+        raise StateConflict("The allocation list is already inactive")
+    await set_reason(session, reason)
+    record.active = False
+    record.deactivated_at = utc_now()
+    record.deactivation_reason = reason
+    await session.flush()
+    return record
+
+
+async def verify_list(
+    session: AsyncSession, list_id: uuid.UUID
+) -> tuple[AllocationList, str, bool]:
+    record = await repo.get_list(session, list_id)
+    if record is None:
+        raise NotFound("No such allocation list")
+    regenerated = generate_allocation_list(record.seed, tuple(record.block_sizes), record.size)
+    stored = [
+        (s.sequence_number, s.block_number, s.block_size, s.arm)
+        for s, _ in await repo.slots_with_use(session, list_id)
+    ]
+    expected = [(s.sequence_number, s.block_number, s.block_size, s.arm) for s in regenerated.slots]
+    return record, commitment_sha256(regenerated), stored == expected
+
+
+def local_date(now: datetime, timezone: str) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+async def randomize(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID
+) -> tuple[Randomization, bool]:
+    """Returns the allocation and whether it was made now (False: an earlier one, replayed)."""
+    participant = await visible(session, principal, participant_id, lock=True)
+    existing = await repo.for_participant(session, participant.id)
+    if existing is not None:
+        return existing, False
+    if participant.status != "eligible":
+        raise StateConflict(
+            f"Only an eligible participant can be randomized (status '{participant.status}')"
+        )
+    if await participants_repo.latest_consent(session, participant.id) is None:
+        raise StateConflict("Informed consent must be recorded before randomization")
+    site = await session.get(Site, participant.site_id)
+    assert site is not None
+    now = utc_now()
+    day1 = local_date(now, site.timezone)
+    screening = await participants_repo.latest_screening(session, participant.id)
+    assert screening is not None
+    age = (day1 - screening.assessment_date).days
+    if age > protocol.SCREENING_VALID_DAYS or age < 0:
+        raise StateConflict(
+            f"The baseline screening of {screening.assessment_date} is not within "
+            f"{protocol.SCREENING_VALID_DAYS} days before randomization; screen again"
+        )
+    allocation_list = await repo.active_list_for_update(session)
+    if allocation_list is None:
+        raise StateConflict("No active allocation list; a statistician must create one")
+    sequence = await repo.used_count(session, allocation_list.id) + 1
+    slot = await repo.slot_at(session, allocation_list.id, sequence)
+    if slot is None:
+        raise StateConflict(f"The allocation list is exhausted ({allocation_list.size} used)")
+    record = Randomization(
+        participant_id=participant.id,
+        list_id=allocation_list.id,
+        slot_id=slot.id,
+        sequence_number=slot.sequence_number,
+        arm=slot.arm,
+        day1=day1,
+        randomized_by=principal.user_id,
+    )
+    session.add(record)
+    participant.status = "randomized"
+    participant.updated_at = now
+    await session.flush()
+    return record, True
