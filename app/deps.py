@@ -62,6 +62,8 @@ def require_if_match(
         raise ProblemError(412, "If-Match does not match the record's current ETag") from None
 
 
+# Declare it AFTER the role dependency in a route's signature: FastAPI resolves dependencies
+# in order, and a caller without the role must get 403, not 428.
 IfMatchDep = Annotated[int, Depends(require_if_match)]
 
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.db.bootstrap import bootstrap_admin
+from app.db.embedded import release_embedded
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from app.db.migrate import upgrade_to_head
 from app.middleware import RequestContextMiddleware
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await bootstrap_admin(sessions.target, settings.bootstrap_admin_token, settings)  # type: ignore[arg-type]
         yield
         await engine.dispose()
+        if not settings.database_url:
+            release_embedded()  # only the app that started the embedded server lets it go
 
     app = FastAPI(
         title="ACLF exosome trial service",

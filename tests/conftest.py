@@ -178,3 +178,39 @@ def server(database_url: str, app) -> Iterator[ServerProcess]:  # type: ignore[n
 
 def unique(prefix: str = "") -> str:
     return (prefix + uuid.uuid4().hex[:8]).upper()
+
+
+class IsolatedApp:
+    """A throw-away database + app + client, for tests that must own the whole database
+    (tamper tests, exact report counts)."""
+
+    def __init__(self) -> None:
+        self.server = _server_url()
+        self.name = f"trial_iso_{os.getpid()}_{secrets.token_hex(3)}"
+        self.url = _with_database(self.server, self.name)
+
+    async def _admin(self, sql: str) -> None:
+        conn = await asyncpg.connect(_plain(self.server))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def __aenter__(self) -> IsolatedApp:
+        await self._admin(f'CREATE DATABASE "{self.name}"')
+        self.app = create_app(
+            Settings(database_url=self.url, TRIAL_BOOTSTRAP_ADMIN_TOKEN=ADMIN_TOKEN, db_pool_size=2)
+        )
+        self._lifespan = self.app.router.lifespan_context(self.app)
+        await self._lifespan.__aenter__()
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://test"
+        )
+        self.db = await asyncpg.connect(_plain(self.url))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.db.close()
+        await self.client.aclose()
+        await self._lifespan.__aexit__(None, None, None)
+        await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')

@@ -82,3 +82,13 @@ async def create_token(
     """A new API token for the user (integrations use these); the secret is shown once."""
     token, plaintext = await access.issue_token(session, user_id, data or TokenIn(), get_settings())
     return TokenOut(id=token.id, token=plaintext, name=token.name, expires_at=token.expires_at)
+
+
+@router.post("/tokens/{token_id}/revoke", responses=error_responses(401, 403, 404, 409))
+async def revoke_token(token_id: uuid.UUID, session: SessionDep, _: Admin) -> dict[str, str]:
+    """Revoke an API token at once (the row stays, marked revoked; audited)."""
+    token = await access.revoke_token(session, token_id)
+    return {
+        "id": str(token.id),
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else "",
+    }

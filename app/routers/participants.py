@@ -89,9 +89,9 @@ async def get_participant(
 async def correct_participant(
     participant_id: uuid.UUID,
     data: ParticipantPatch,
+    principal: ClinicalWriter,
     if_match: IfMatchDep,
     session: SessionDep,
-    principal: ClinicalWriter,
     response: Response,
 ) -> ParticipantOut:
     """Correct date of birth or sex: If-Match with the ETag read, and a reason (audited)."""

@@ -82,3 +82,14 @@ async def password_login(
 
 def visible_site_filter(principal: Principal) -> uuid.UUID | None:
     return principal.site_id if principal.site_bound else None
+
+
+async def revoke_token(session: AsyncSession, token_id: uuid.UUID) -> ApiToken:
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("No such token")
+    if token.revoked_at is not None:
+        raise StateConflict("The token is already revoked")
+    token.revoked_at = datetime.now(UTC)
+    await session.flush()
+    return token

@@ -44,7 +44,7 @@ async def list_users(
         .limit(limit)
         .offset(offset)
     )
-    return [(u, code) for u, code in rows.tuples()], total
+    return [(u, code) for u, code in rows], total
 
 
 async def any_admin(session: AsyncSession) -> bool:

@@ -48,7 +48,7 @@ async def list_participants(
     rows = await session.execute(
         query.order_by(Participant.created_at, Participant.study_id).limit(limit).offset(offset)
     )
-    return [(p, code) for p, code in rows.tuples()], total
+    return [(p, code) for p, code in rows], total
 
 
 async def latest_screening(session: AsyncSession, participant_id: uuid.UUID) -> Screening | None:
@@ -102,4 +102,4 @@ async def list_screenings(
         count = count.where(Screening.eligible == eligible)
     total = await session.scalar(count) or 0
     rows = await session.execute(query.order_by(Screening.created_at).limit(limit).offset(offset))
-    return [(s, p) for s, p in rows.tuples()], total
+    return [(s, p) for s, p in rows], total

@@ -60,7 +60,7 @@ async def slots_with_use(
         .where(AllocationSlot.list_id == list_id)
         .order_by(AllocationSlot.sequence_number)
     )
-    return [(slot, pid) for slot, pid in rows.tuples()]
+    return [(slot, pid) for slot, pid in rows]
 
 
 async def for_participant(session: AsyncSession, participant_id: uuid.UUID) -> Randomization | None:

@@ -1,0 +1,103 @@
+"""Every role against every foundation and randomization route: allowed, or 403.
+
+"Allowed" means the role passes authorization (any answer but 401/403); the policy table is
+app/auth.py. A role outside the policy must get 403 problem+json.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app import auth
+from tests.helpers import make_actor, make_eligible, make_site, screening_body
+
+SITE_BOUND = {"investigator", "coordinator", "integration"}
+
+
+@pytest.fixture(scope="module")
+async def world(client, admin_headers):
+    site = await make_site(client, admin_headers)
+    actors = {}
+    for role in auth.ROLES:
+        if role == "admin":
+            continue
+        actors[role] = await make_actor(
+            client, admin_headers, role, site if role in SITE_BOUND else None
+        )
+    inv = actors["investigator"]
+    participant = await make_eligible(client, inv)
+    return {"site": site, "actors": actors, "participant": participant["id"]}
+
+
+def routes(world) -> list[tuple[str, str, dict | None, frozenset[str]]]:
+    pid = world["participant"]
+    site = world["site"]
+    return [
+        ("GET", "/api/v1/sites", None, auth.ANY_ROLE),
+        ("POST", "/api/v1/sites", {"code": "RM", "name": "x", "timezone": "Nowhere"}, auth.ADMIN),
+        ("GET", "/api/v1/users", None, auth.ADMIN),
+        ("POST", "/api/v1/users", {"username": "x"}, auth.ADMIN),
+        ("GET", "/api/v1/participants", None, auth.PARTICIPANT_READERS),
+        ("POST", "/api/v1/participants", {"site_code": site}, auth.CLINICAL_WRITERS),
+        ("GET", f"/api/v1/participants/{pid}", None, auth.PARTICIPANT_READERS),
+        ("PATCH", f"/api/v1/participants/{pid}", {"reason": "x"}, auth.CLINICAL_WRITERS),
+        ("POST", f"/api/v1/participants/{pid}/screening", {"labs": {}}, auth.CLINICAL_WRITERS),
+        ("GET", f"/api/v1/participants/{pid}/screening", None, auth.PARTICIPANT_READERS),
+        ("GET", "/api/v1/screenings", None, auth.PARTICIPANT_READERS),
+        ("POST", f"/api/v1/participants/{pid}/consent", {}, auth.CLINICAL_WRITERS),
+        ("POST", "/api/v1/calculators/symptom-score", {}, auth.ANY_ROLE),
+        ("POST", "/api/v1/calculators/child-pugh", {}, auth.ANY_ROLE),
+        ("POST", "/api/v1/calculators/cossh-aclf-ii", {}, auth.ANY_ROLE),
+        ("GET", "/api/v1/audit", None, auth.AUDIT_READERS),
+        ("GET", "/api/v1/audit/verify", None, auth.AUDIT_READERS),
+        ("GET", "/api/v1/randomization/lists", None, auth.ALLOCATION_ADMINS),
+        ("POST", "/api/v1/randomization/lists", {"block_sizes": [3]}, auth.ALLOCATION_ADMINS),
+        ("GET", f"/api/v1/participants/{pid}/randomization", None, auth.PARTICIPANT_READERS),
+        ("POST", f"/api/v1/participants/{pid}/randomization/x", None, frozenset()),
+    ]
+
+
+ROLES_UNDER_TEST = [r for r in auth.ROLES if r != "admin"]
+
+
+@pytest.mark.parametrize("role", ROLES_UNDER_TEST)
+async def test_role_matrix(client, world, role):
+    actor = world["actors"][role]
+    for method, path, body, allowed in routes(world):
+        r = await client.request(method, path, json=body, headers=actor.headers)
+        if role in allowed:
+            assert r.status_code not in (401, 403), (role, method, path, r.text)
+        elif allowed:
+            assert r.status_code == 403, (role, method, path, r.status_code, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_admin_matrix(client, world, admin_headers):
+    for method, path, body, allowed in routes(world):
+        r = await client.request(method, path, json=body, headers=admin_headers)
+        if "admin" in allowed:
+            assert r.status_code not in (401, 403), (method, path, r.text)
+        elif allowed:
+            assert r.status_code == 403, (method, path, r.text)
+
+
+async def test_randomize_is_investigator_or_coordinator_only(client, world, admin_headers):
+    for role in ["monitor", "statistician", "dsmb", "integration"]:
+        r = await client.post(
+            f"/api/v1/participants/{world['participant']}/randomization",
+            headers=world["actors"][role].headers,
+        )
+        assert r.status_code == 403, role
+    r = await client.post(
+        f"/api/v1/participants/{world['participant']}/randomization", headers=admin_headers
+    )
+    assert r.status_code == 403
+
+
+async def test_screening_body_for_unknown_participant(client, world):
+    r = await client.post(
+        "/api/v1/participants/00000000-0000-0000-0000-000000000000/screening",
+        json=screening_body(),
+        headers=world["actors"]["investigator"].headers,
+    )
+    assert r.status_code == 404
