@@ -64,11 +64,11 @@ async def _run(args: argparse.Namespace) -> str:
                 )
                 user, _ = await access.create_user(session, data)
                 return f"user {user.username} {user.id}"
-            user = await repo.user_by_username(session, args.username)
-            if user is None:
+            found = await repo.user_by_username(session, args.username)
+            if found is None:
                 raise SystemExit(f"no user {args.username!r}")
             _, plaintext = await access.issue_token(
-                session, user.id, TokenIn(name=args.name, expires_in_days=args.days), settings
+                session, found.id, TokenIn(name=args.name, expires_in_days=args.days), settings
             )
             return plaintext
     finally:

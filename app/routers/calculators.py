@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import APIRouter
 
 from app.auth import AnyUser
-from app.domain.errors import InvalidData
+from app.domain.errors import FieldError, InvalidData
 from app.domain.scores import child_pugh, cossh_aclf_ii, symptom_score
 from app.problems import error_responses
 from app.schemas.participants import (
@@ -21,19 +23,13 @@ from app.services.scoring import canonical, score_json
 router = APIRouter(prefix="/api/v1/calculators", tags=["calculators"])
 
 
-def _require(labs: dict[str, object], keys: tuple[str, ...]) -> None:
+def _require(labs: Mapping[str, object], keys: tuple[str, ...]) -> None:
     missing = [k for k in keys if k not in labs]
     if missing:
-        raise (
-            InvalidData.one(f"labs.{missing[0]}", "is required")
-            if len(missing) == 1
-            else (InvalidData([_missing(k) for k in missing]))
-        )
+        raise InvalidData([_missing(k) for k in missing])
 
 
-def _missing(key: str):  # type: ignore[no-untyped-def]
-    from app.domain.errors import FieldError
-
+def _missing(key: str) -> FieldError:
     message = "is required (or urea_nitrogen)" if key == "urea" else "is required"
     return FieldError(f"labs.{key}", message)
 

@@ -45,7 +45,7 @@ async def _list_out(session: SessionDep, record: AllocationList) -> AllocationLi
 def _allocation_out(record: Randomization) -> RandomizationOut:
     return RandomizationOut(
         participant_id=record.participant_id,
-        arm=record.arm,  # type: ignore[arg-type]
+        arm=record.arm,
         sequence_number=record.sequence_number,
         randomized_at=record.randomized_at,
         day1=record.day1,
@@ -84,7 +84,7 @@ async def list_slots(list_id: uuid.UUID, session: SessionDep, _: AllocationAdmin
             sequence_number=s.sequence_number,
             block_number=s.block_number,
             block_size=s.block_size,
-            arm=s.arm,  # type: ignore[arg-type]
+            arm=s.arm,
             participant_id=pid,
         )
         for s, pid in await repo.slots_with_use(session, list_id)

@@ -36,7 +36,7 @@ class Participant(UUIDKey, Timestamped, Versioned, Base):
             name="status",
         ),
     )
-    __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}  # type: ignore[dict-item]
+    __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}
 
     study_id: Mapped[str] = mapped_column(unique=True)
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
