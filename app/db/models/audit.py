@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, text
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, SmallInteger, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,6 +41,7 @@ class AuditEntry(Base):
 class AuditChainLink(Base):
     __tablename__ = "audit_chain"
 
+    chain: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     audit_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("audit_log.id"), unique=True)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
