@@ -42,12 +42,19 @@ $$;
 
 CREATE FUNCTION audit.log_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+  secrets boolean := TG_TABLE_NAME IN ('users', 'api_tokens');
   old_j jsonb;
-  new_j jsonb := audit.redact(to_jsonb(NEW));
+  new_j jsonb := to_jsonb(NEW);
   act text := TG_OP;
 BEGIN
+  IF secrets THEN
+    new_j := audit.redact(new_j);
+  END IF;
   IF TG_OP = 'UPDATE' THEN
-    old_j := audit.redact(to_jsonb(OLD));
+    old_j := to_jsonb(OLD);
+    IF secrets THEN
+      old_j := audit.redact(old_j);
+    END IF;
     IF (old_j - 'last_used_at') = (new_j - 'last_used_at') THEN
       RETURN NULL;  -- nothing but token bookkeeping changed
     END IF;
