@@ -15,6 +15,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
+
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
+from app import clock
 from tests.conftest import unique
 
 
@@ -145,3 +148,57 @@ async def make_randomized(
         if arm is None or allocation["arm"] == arm:
             return p, allocation
     raise AssertionError(f"no participant landed in arm {arm}")
+
+
+async def randomized_days_ago(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    actor: Actor,
+    monkeypatch: pytest.MonkeyPatch,
+    days_ago: int,
+    arm: str | None = None,
+) -> tuple[dict[str, Any], date]:
+    """A participant randomized `days_ago` days back (the clock of randomization moved)."""
+    then = datetime.now(UTC) - timedelta(days=days_ago)
+    for _ in range(50):
+        r = await client.post(
+            "/api/v1/participants",
+            json={"site_code": actor.site_code, "date_of_birth": "1970-05-01", "sex": "male"},
+            headers=actor.headers,
+        )
+        assert r.status_code == 201, r.text
+        p = r.json()
+        assessment = then.date() - timedelta(days=1)
+        r = await client.post(
+            f"/api/v1/participants/{p['id']}/screening",
+            json=screening_body(assessment),
+            headers=actor.headers,
+        )
+        assert r.status_code == 201, r.text
+        r = await client.post(
+            f"/api/v1/participants/{p['id']}/consent",
+            json={"consent_date": assessment.isoformat(), "form_version": "v1.0"},
+            headers=actor.headers,
+        )
+        assert r.status_code == 201, r.text
+        with monkeypatch.context() as m:
+            m.setattr(clock, "utc_now", lambda: then)
+            allocation = await randomize(client, admin, actor, p["id"])
+        if arm is None or allocation["arm"] == arm:
+            return p, date.fromisoformat(allocation["day1"])
+    raise AssertionError(f"nobody landed in {arm}")
+
+
+async def insert_visit(
+    db: Any, participant_id: str, day: int, when: date, vital: str = "alive", scores: Any = None
+) -> None:
+    """A visit row written behind the service's back (the visits API is another's work)."""
+    await db.execute(
+        "INSERT INTO visits (participant_id, visit_day, visit_date, vital_status, labs,"
+        " age_years, scores) VALUES ($1, $2, $3, $4, '{}'::jsonb, 50, $5::jsonb)",
+        uuid.UUID(participant_id),
+        day,
+        when,
+        vital,
+        json.dumps(scores or {}),
+    )

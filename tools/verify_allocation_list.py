@@ -63,8 +63,12 @@ def derive(seed: str, block_sizes: list[int], size: int) -> list[list[object]]:
 
 
 def commitment(seed: str, block_sizes: list[int], slots: list[list[object]]) -> str:
-    document = {"algorithm": ALGORITHM, "block_sizes": sorted(set(block_sizes)),
-                "seed": seed, "slots": slots}
+    document = {
+        "algorithm": ALGORITHM,
+        "block_sizes": sorted(set(block_sizes)),
+        "seed": seed,
+        "slots": slots,
+    }
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -72,3 +72,13 @@ def window_text(window: Window) -> str:
     if window.first_day == window.last_day:
         return f"Day {window.target_day} only"
     return f"Day {window.target_day} (Days {window.first_day} to {window.last_day})"
+
+
+# The participant status each recorded outcome moves to (SPEC §2.2).
+STATUS_AFTER_OUTCOME: dict[str, str] = {
+    "death": "died",
+    "liver_transplant": "liver_transplant",
+    "treatment_abandoned": "treatment_abandoned",
+    "withdrawn": "withdrawn",
+    "lost_to_follow_up": "lost_to_follow_up",
+}

@@ -2,6 +2,66 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+
+from fastapi import APIRouter, Response
+
+from app.auth import OutcomeWriter, ParticipantReader
+from app.db.models import Outcome, Participant
+from app.deps import SessionDep
+from app.domain.study_days import study_day
+from app.problems import error_responses
+from app.schemas.outcomes import OutcomeIn, OutcomeOut
+from app.services import outcomes as service
 
 router = APIRouter(prefix="/api/v1", tags=["outcomes"])
+
+
+def _out(outcome: Outcome, participant: Participant, day1: object) -> OutcomeOut:
+    return OutcomeOut(
+        id=outcome.id,
+        type=outcome.type,
+        date=outcome.outcome_date,
+        status=participant.status,
+        participant_id=participant.id,
+        study_day=study_day(day1, outcome.outcome_date),  # type: ignore[arg-type]
+        notes=outcome.notes,
+        created_at=outcome.created_at,
+    )
+
+
+@router.post(
+    "/participants/{participant_id}/outcomes",
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409),
+)
+async def record_outcome(
+    participant_id: uuid.UUID,
+    data: OutcomeIn,
+    session: SessionDep,
+    principal: OutcomeWriter,
+    response: Response,
+) -> OutcomeOut:
+    """Record death, liver transplant, treatment abandonment, withdrawal or loss to follow-up.
+
+    Moves the participant to the terminal status. 409 unless the participant is randomized
+    (a death may still follow a transplant, abandonment, withdrawal or loss to follow-up);
+    422 (`date`) for a date before Day 1, in the future, or a death before any record that
+    shows the participant alive (visit, dose, adverse event, earlier outcome).
+    """
+    outcome, participant, allocation = await service.record(
+        session, principal, participant_id, data
+    )
+    response.headers["Location"] = f"/api/v1/participants/{participant.id}/outcomes"
+    return _out(outcome, participant, allocation.day1)
+
+
+@router.get("/participants/{participant_id}/outcomes", responses=error_responses(401, 403, 404))
+async def list_outcomes(
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
+) -> list[OutcomeOut]:
+    """The participant's recorded outcomes, oldest first (`status` is the current status)."""
+    outcomes, participant, allocation = await service.list_for(session, principal, participant_id)
+    if allocation is None:
+        return []
+    return [_out(o, participant, allocation.day1) for o in outcomes]

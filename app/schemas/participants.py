@@ -69,6 +69,9 @@ class ScreeningIn(InputModel):
     aclf_diagnosis_confirmed: bool = Field(
         description="the investigator confirms ACLF per the 2024 Chinese guideline"
     )
+    symptoms: SymptomsIn | None = Field(
+        default=None, description="baseline symptom items (the symptom score's baseline)"
+    )
 
 
 class ScreeningOut(OutputModel):
@@ -124,3 +127,6 @@ class ChildPughOut(OutputModel):
 class SymptomOut(OutputModel):
     score: int
     version: str
+
+
+ScreeningIn.model_rebuild()

@@ -7,17 +7,18 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.auth import Principal
-from app.clock import latest_local_date, utc_now
 from app.db.audit_context import set_reason
 from app.db.models import Consent, Participant, Screening
 from app.db.repositories import access
 from app.db.repositories import participants as repo
 from app.domain.eligibility import assess_eligibility
 from app.domain.errors import InvalidData, NotFound, StateConflict
+from app.domain.scores import symptom_score
 from app.problems import ProblemError
 from app.schemas.participants import ConsentIn, ParticipantIn, ParticipantPatch, ScreeningIn
-from app.services.scoring import canonical, labs_json, scores_json
+from app.services.scoring import canonical, labs_json, score_json, scores_json
 
 SCREENABLE = frozenset({"screening", "eligible"})
 CONSENTABLE = frozenset({"screening", "eligible", "randomized"})
@@ -29,7 +30,7 @@ async def create(session: AsyncSession, principal: Principal, data: ParticipantI
         raise InvalidData.one("site_code", f"no site '{data.site_code}'")
     if not principal.can_see_site(site.id):
         raise ProblemError(403, "Site-bound users enrol participants at their own site only")
-    if data.date_of_birth > latest_local_date():
+    if data.date_of_birth > clock.latest_local_date():
         raise InvalidData.one("date_of_birth", "must not be in the future")
     number = await repo.next_participant_number(session)
     participant = Participant(
@@ -79,7 +80,7 @@ async def correct(
     await set_reason(session, data.reason)
     for name, value in changes.items():
         setattr(participant, name, value)
-    participant.updated_at = utc_now()
+    participant.updated_at = clock.utc_now()
     await session.flush()
     return participant
 
@@ -90,7 +91,7 @@ async def screen(
     participant = await visible(session, principal, participant_id, lock=True)
     if participant.status not in SCREENABLE:
         raise StateConflict(f"A participant in status '{participant.status}' cannot be screened")
-    if data.assessment_date > latest_local_date():
+    if data.assessment_date > clock.latest_local_date():
         raise InvalidData.one("assessment_date", "must not be in the future")
     labs = canonical(data.labs)
     uln = (
@@ -107,6 +108,9 @@ async def screen(
         ascites=data.ascites,
         aclf_diagnosis_confirmed=data.aclf_diagnosis_confirmed,
     )
+    scores = scores_json(decision.scores)
+    if data.symptoms is not None:
+        scores["symptom_score"] = score_json(symptom_score(**data.symptoms.model_dump()))
     screening = Screening(
         participant_id=participant.id,
         assessment_date=data.assessment_date,
@@ -118,12 +122,13 @@ async def screen(
         age_years=decision.age_years,
         eligible=decision.eligible,
         reasons=decision.reasons,
-        scores=scores_json(decision.scores),
+        scores=scores,
+        symptoms=data.symptoms.model_dump() if data.symptoms else None,
         created_by=principal.user_id,
     )
     session.add(screening)
     participant.status = "eligible" if decision.eligible else "screen_failed"
-    participant.updated_at = utc_now()
+    participant.updated_at = clock.utc_now()
     await session.flush()
     return screening, participant
 
@@ -134,7 +139,7 @@ async def consent(
     participant = await visible(session, principal, participant_id, lock=True)
     if participant.status not in CONSENTABLE:
         raise StateConflict(f"Consent cannot be recorded in status '{participant.status}'")
-    if data.consent_date > latest_local_date():
+    if data.consent_date > clock.latest_local_date():
         raise InvalidData.one("consent_date", "must not be in the future")
     if data.consent_date < participant.date_of_birth:
         raise InvalidData.one("consent_date", "is before the date of birth")
@@ -150,4 +155,4 @@ async def consent(
 
 
 def today() -> date:
-    return utc_now().date()
+    return clock.utc_now().date()

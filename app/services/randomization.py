@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.auth import Principal
-from app.clock import utc_now
 from app.db.audit_context import set_reason
 from app.db.models import AllocationList, AllocationSlot, Randomization, Site
 from app.db.repositories import participants as participants_repo
@@ -72,7 +72,7 @@ async def deactivate_list(session: AsyncSession, list_id: uuid.UUID, reason: str
         raise StateConflict("The allocation list is already inactive")
     await set_reason(session, reason)
     record.active = False
-    record.deactivated_at = utc_now()
+    record.deactivated_at = clock.utc_now()
     record.deactivation_reason = reason
     await session.flush()
     return record
@@ -113,7 +113,7 @@ async def randomize(
         raise StateConflict("Informed consent must be recorded before randomization")
     site = await session.get(Site, participant.site_id)
     assert site is not None
-    now = utc_now()
+    now = clock.utc_now()
     day1 = local_date(now, site.timezone)
     screening = await participants_repo.latest_screening(session, participant.id)
     assert screening is not None

@@ -60,6 +60,7 @@ class Screening(UUIDKey, Timestamped, Base):
     eligible: Mapped[bool]
     reasons: Mapped[list[str]] = mapped_column(JSONB)
     scores: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    symptoms: Mapped[dict[str, Any] | None] = mapped_column(JSONB, default=None)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
 
 

@@ -22,7 +22,7 @@ class AdverseEvent(UUIDKey, Timestamped, Versioned, Base):
             "serious = (jsonb_array_length(seriousness_criteria) > 0)", name="serious_criteria"
         ),
     )
-    __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}  # type: ignore[dict-item]
+    __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}
 
     participant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participants.id"), index=True)
     term: Mapped[str]

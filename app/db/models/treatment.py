@@ -32,7 +32,7 @@ class Dose(UUIDKey, Timestamped, Versioned, Base):
             postgresql_where=text("voided_at IS NULL"),
         ),
     )
-    __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}  # type: ignore[dict-item]
+    __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}
 
     participant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participants.id"), index=True)
     dose_number: Mapped[int]
@@ -61,7 +61,7 @@ class Visit(UUIDKey, Timestamped, Versioned, Base):
             postgresql_where=text("voided_at IS NULL"),
         ),
     )
-    __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}  # type: ignore[dict-item]
+    __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}
 
     participant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participants.id"), index=True)
     visit_day: Mapped[int]
@@ -78,7 +78,13 @@ class Visit(UUIDKey, Timestamped, Versioned, Base):
 
 
 class ProtocolDeviation(UUIDKey, Timestamped, Base):
+    """One broken protocol rule of a dose or visit, with the reason given for it."""
+
     __tablename__ = "protocol_deviations"
+    __table_args__ = (
+        CheckConstraint("record_table IN ('doses','visits')", name="record_table"),
+        Index("ix_protocol_deviations_record", "record_table", "record_id"),
+    )
 
     participant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participants.id"), index=True)
     kind: Mapped[str] = mapped_column(index=True)

@@ -423,6 +423,7 @@ def upgrade() -> None:
         sa.Column("eligible", sa.Boolean(), nullable=False),
         sa.Column("reasons", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("scores", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("symptoms", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column(

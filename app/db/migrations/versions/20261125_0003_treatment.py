@@ -96,7 +96,16 @@ def upgrade() -> None:
             ["participants.id"],
             name=op.f("fk_protocol_deviations_participant_id_participants"),
         ),
+        sa.CheckConstraint(
+            "record_table IN ('doses','visits')", name=op.f("ck_protocol_deviations_record_table")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_protocol_deviations")),
+    )
+    op.create_index(
+        "ix_protocol_deviations_record",
+        "protocol_deviations",
+        ["record_table", "record_id"],
+        unique=False,
     )
     op.create_index(
         op.f("ix_protocol_deviations_kind"), "protocol_deviations", ["kind"], unique=False
@@ -167,6 +176,7 @@ def downgrade() -> None:
     )
     op.drop_index(op.f("ix_visits_participant_id"), table_name="visits")
     op.drop_table("visits")
+    op.drop_index("ix_protocol_deviations_record", table_name="protocol_deviations")
     op.drop_index(op.f("ix_protocol_deviations_participant_id"), table_name="protocol_deviations")
     op.drop_index(op.f("ix_protocol_deviations_kind"), table_name="protocol_deviations")
     op.drop_table("protocol_deviations")

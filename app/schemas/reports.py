@@ -1,0 +1,102 @@
+"""Trial reports: endpoints (SPEC §1, §6), CONSORT flow, safety summary."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from app.schemas.common import OutputModel
+
+
+class EstimateOut(OutputModel):
+    estimate: float | None = Field(description="0-1; null when not estimable")
+    ci_low: float | None = Field(description="lower 95% bound; null when undefined")
+    ci_high: float | None = Field(description="upper 95% bound; null when undefined")
+
+
+class ChangeSummaryOut(OutputModel):
+    visit_day: int
+    n: int
+    mean: float | None
+    sd: float | None = Field(description="sample SD (ddof 1); null for n < 2")
+
+
+class ArmEndpointsOut(OutputModel):
+    randomized: int
+    deaths: int
+    survival_4w: EstimateOut = Field(description="Kaplan-Meier S(28), log-log 95% CI")
+    survival_12w: EstimateOut = Field(description="Kaplan-Meier S(84), log-log 95% CI")
+    adverse_outcome_4w: EstimateOut = Field(description="proportion, Wilson 95% CI")
+    adverse_outcome_12w: EstimateOut = Field(description="proportion, Wilson 95% CI")
+    change_from_baseline: dict[str, list[ChangeSummaryOut]] = Field(
+        description="per score (cossh_aclf_ii, child_pugh, symptom_score), per visit day"
+    )
+
+
+class EndpointsReportOut(OutputModel):
+    as_of: date
+    arms: dict[str, ArmEndpointsOut]
+    logrank_p: float | None = Field(description="two-sided log-rank, control vs exosome")
+    methods: dict[str, str]
+
+
+class ScreenFailuresOut(OutputModel):
+    participants: int
+    by_reason: dict[str, int] = Field(
+        description="participants per failed criterion code (one participant may fail several)"
+    )
+
+
+class ExcludedOut(OutputModel):
+    total: int
+    screen_failed: ScreenFailuresOut
+    eligible_not_randomized: int = Field(
+        description="eligible, not (yet) randomized: no consent, declined, or pending"
+    )
+
+
+class DiscontinuedOut(OutputModel):
+    total: int
+    withdrawn: int
+    treatment_abandoned: int
+
+
+class ConsortArmOut(OutputModel):
+    allocated: int
+    received_allocated_intervention: int
+    did_not_receive_allocated_intervention: int
+    lost_to_follow_up: int
+    discontinued: DiscontinuedOut
+    liver_transplant: int
+    died: int
+    completed: int
+    analysed: int
+    excluded_from_analysis: int
+
+
+class ConsortOut(OutputModel):
+    assessed_for_eligibility: int
+    excluded: ExcludedOut
+    randomized: int
+    arms: dict[str, ConsortArmOut]
+    definitions: dict[str, str]
+
+
+class SafetyGroupOut(OutputModel):
+    participants: int = Field(description="randomized to the arm (null group: with an AE)")
+    participants_with_ae: int
+    participants_with_sae: int
+    events: int
+    serious_events: int
+    events_by_grade: dict[str, int] = Field(description="CTCAE v5 grade 1-5")
+    susars: int
+    fatal_events: int
+    deaths: int = Field(description="participants with a recorded death outcome")
+
+
+class SafetyReportOut(OutputModel):
+    arms: dict[str, SafetyGroupOut]
+    not_randomized: SafetyGroupOut = Field(
+        description="events of participants never randomized (screening period)"
+    )

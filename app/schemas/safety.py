@@ -1,0 +1,107 @@
+"""Adverse events (SPEC §2.6, §6): request and response shapes.
+
+The controlled vocabularies are validated by the domain (`app.domain.adverse_events`) so a bad
+code is a 422 naming the field, in one response with every other broken rule.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from app.schemas.common import InputModel, OutputModel, Reason, Text
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
+
+
+class AdverseEventIn(InputModel):
+    term: Text = Field(description="verbatim term as the site reported it")
+    meddra_pt_code: Code | None = Field(default=None, description="8-digit MedDRA PT code")
+    onset_date: date
+    end_date: date | None = None
+    ctcae_grade: int = Field(description="CTCAE v5 grade 1-5 (5 = death related to the AE)")
+    serious: bool
+    seriousness_criteria: list[Code] = Field(
+        default_factory=list,
+        max_length=6,
+        description="death, life_threatening, hospitalization, disability, "
+        "congenital_anomaly, important_medical_event",
+    )
+    relatedness: Code = Field(description="not_related, unlikely, possible, probable, definite")
+    expectedness: Code = Field(description="expected, unexpected")
+    action_taken: Code | None = Field(
+        default=None,
+        description="with the study drug: none, interrupted, dose_not_given, withdrawn, "
+        "not_applicable",
+    )
+    outcome: Code = Field(
+        description="recovered, recovering, not_recovered, recovered_with_sequelae, fatal, unknown"
+    )
+    aware_at: datetime = Field(description="when the site learned of the event (with offset)")
+    dose_id: uuid.UUID | None = Field(default=None, description="the dose (infusion reaction)")
+
+
+class AdverseEventPatch(InputModel):
+    """A follow-up or correction: only the fields sent change; the result is re-validated."""
+
+    term: Text | None = None
+    meddra_pt_code: Code | None = None
+    onset_date: date | None = None
+    end_date: date | None = None
+    ctcae_grade: int | None = None
+    serious: bool | None = None
+    seriousness_criteria: list[Code] | None = Field(default=None, max_length=6)
+    relatedness: Code | None = None
+    expectedness: Code | None = None
+    action_taken: Code | None = None
+    outcome: Code | None = None
+    aware_at: datetime | None = None
+    dose_id: uuid.UUID | None = None
+    reason: Reason
+
+
+class SponsorReportIn(InputModel):
+    reported_at: AwareDatetime = Field(description="when the report reached the sponsor")
+    expedited: bool = Field(
+        default=False,
+        description="true: the SUSAR's expedited report (also records the SAE report if it "
+        "is not recorded yet); false: the SAE report within 24 h",
+    )
+
+
+class AdverseEventOut(OutputModel):
+    id: uuid.UUID
+    participant_id: uuid.UUID
+    study_id: str
+    term: str
+    meddra_pt_code: str | None
+    onset_date: date
+    end_date: date | None
+    ctcae_grade: int
+    serious: bool
+    seriousness_criteria: list[str]
+    relatedness: str
+    expectedness: str
+    action_taken: str | None
+    outcome: str
+    aware_at: datetime
+    dose_id: uuid.UUID | None
+    susar: bool
+    report_due_at: datetime | None = Field(description="serious: aware_at + 24 h; else null")
+    expedited_due_at: datetime | None = Field(
+        description="SUSAR: aware_at + 7 days if fatal or life-threatening, else + 15 days"
+    )
+    reported_at: datetime | None
+    expedited_reported_at: datetime | None
+    report_status: str = Field(
+        description="not_required, pending, overdue, reported_on_time, reported_late"
+    )
+    expedited_report_status: str
+    overdue: bool = Field(description="a required report is unreported past its due time")
+    version: int
+    created_at: datetime
+    updated_at: datetime | None
+    voided_at: datetime | None

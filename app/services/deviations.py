@@ -1,0 +1,128 @@
+"""Protocol deviations, and the treatment context that dosing and visits both decide on.
+
+A deviation is written by the service that records the off-protocol dose or visit, in the
+same transaction, one row per domain finding, linked by (`record_table`, `record_id`). A
+correction re-runs the rules: findings that still hold keep their row, findings that no
+longer hold are voided (with the correction's reason) and new findings get new rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.auth import Principal
+from app.db.models import Participant, ProtocolDeviation, Randomization
+from app.db.repositories import randomization as randomization_repo
+from app.db.repositories import treatment as repo
+from app.domain.deviations import STATUS_AFTER_OUTCOME, DeviationFinding
+from app.services.participants import visible
+
+# Participant status reached through each outcome type (SPEC §2.2).
+
+
+@dataclass(frozen=True, slots=True)
+class TreatmentContext:
+    """What the dosing and visit rules need to know about one participant, read once."""
+
+    participant: Participant
+    allocation: Randomization | None
+    timezone: ZoneInfo
+    outcomes: dict[str, date]
+    now: datetime
+
+    @property
+    def arm(self) -> str | None:
+        return self.allocation.arm if self.allocation else None
+
+    @property
+    def day1(self) -> date | None:
+        return self.allocation.day1 if self.allocation else None
+
+    @property
+    def today(self) -> date:
+        """Today's calendar date at the site (study days are site-local dates)."""
+        return self.now.astimezone(self.timezone).date()
+
+    @property
+    def death_date(self) -> date | None:
+        return self.outcomes.get("death")
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.timezone).date()
+
+    def terminal_date(self) -> date | None:
+        """When follow-up ended for a status reached through outcomes: the first outcome.
+
+        (A death after a liver transplant leaves the status `died`, but the visits stopped
+        applying at the transplant.)
+        """
+        if self.participant.status not in STATUS_AFTER_OUTCOME.values() or not self.outcomes:
+            return None
+        return min(self.outcomes.values())
+
+
+async def load_context(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, *, lock: bool = False
+) -> TreatmentContext:
+    """404 for another site's participant; `lock` serializes writes for one participant."""
+    participant = await visible(session, principal, participant_id, lock=lock)
+    allocation = await randomization_repo.for_participant(session, participant.id)
+    zone = await repo.site_timezone(session, participant.site_id)
+    return TreatmentContext(
+        participant=participant,
+        allocation=allocation,
+        timezone=ZoneInfo(zone),
+        outcomes=await repo.outcome_dates(session, participant.id),
+        now=clock.utc_now(),
+    )
+
+
+def _key(kind: str, rule: str, detail: str) -> tuple[str, str, str]:
+    return (kind, rule, detail)
+
+
+async def sync_findings(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    participant_id: uuid.UUID,
+    record_table: str,
+    record_id: uuid.UUID,
+    findings: Sequence[DeviationFinding],
+    reason: str | None,
+    void_reason: str = "",
+) -> list[ProtocolDeviation]:
+    """Make the record's live deviations equal to `findings`; return them, oldest first."""
+    current = (await repo.deviations_of(session, record_table, [record_id])).get(record_id, [])
+    wanted = {_key(f.kind, f.rule, f.detail): f for f in findings}
+    kept: list[ProtocolDeviation] = []
+    for row in current:
+        if _key(row.kind, row.rule, row.detail) in wanted:
+            wanted.pop(_key(row.kind, row.rule, row.detail))
+            kept.append(row)
+        else:
+            row.voided_at = clock.utc_now()
+            row.void_reason = void_reason or "no longer applies after a correction"
+    added = [
+        ProtocolDeviation(
+            participant_id=participant_id,
+            kind=f.kind,
+            rule=f.rule,
+            detail=f.detail,
+            reason=reason or "",
+            record_table=record_table,
+            record_id=record_id,
+            created_by=principal.user_id,
+        )
+        for f in wanted.values()
+    ]
+    session.add_all(added)
+    await session.flush()
+    return kept + added

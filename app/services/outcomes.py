@@ -1,0 +1,121 @@
+"""Outcomes: each recorded event moves the participant to its terminal status (SPEC §2.2).
+
+Transitions (a 409 otherwise):
+- from `randomized`: any outcome; the status becomes the outcome's (death -> `died`);
+- from `liver_transplant`, `treatment_abandoned`, `withdrawn`, `lost_to_follow_up`: only a
+  death (survival follow-up continues after these events; the status becomes `died`).
+Not from `completed` (follow-up ended with the Day 84 visit), `died` (one death only) or
+before randomization.
+
+Dates (422, field `date`): not before Day 1, not in the future (a date that has begun nowhere
+yet), and a death not before any evidence the participant was alive: a visit with vital status
+alive, a dose given, an adverse event's onset or end, an earlier outcome's date; and not after
+a visit that found the participant dead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.auth import Principal
+from app.db.models import Outcome, Participant, Randomization, Site
+from app.db.repositories import outcomes as repo
+from app.db.repositories import randomization as randomization_repo
+from app.domain.deviations import STATUS_AFTER_OUTCOME
+from app.domain.errors import FieldError, InvalidData, StateConflict
+from app.schemas.outcomes import OutcomeIn
+from app.services.participants import visible
+from app.services.randomization import local_date
+
+# Survival is still followed after these: a later death may be recorded.
+DEATH_STILL_RECORDABLE = frozenset(
+    {"liver_transplant", "treatment_abandoned", "withdrawn", "lost_to_follow_up"}
+)
+
+
+def check_transition(status: str, outcome_type: str) -> None:
+    if status == "randomized":
+        return
+    if outcome_type == "death" and status in DEATH_STILL_RECORDABLE:
+        return
+    if status == "died":
+        raise StateConflict("The participant's death is already recorded; nothing may follow it")
+    if status == "completed":
+        raise StateConflict("The participant completed follow-up (Day 84); no outcome follows")
+    if status in DEATH_STILL_RECORDABLE:
+        raise StateConflict(f"The participant is '{status}'; only a death may still be recorded")
+    raise StateConflict(f"An outcome needs a randomized participant (status '{status}')")
+
+
+async def record(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, data: OutcomeIn
+) -> tuple[Outcome, Participant, Randomization]:
+    participant = await visible(session, principal, participant_id, lock=True)
+    allocation = await randomization_repo.for_participant(session, participant.id)
+    check_transition(participant.status, data.type)
+    assert allocation is not None  # every status that passes the transition is randomized
+    errors = list(_date_errors(data.date, allocation.day1))
+    if data.type == "death":
+        errors += [e async for e in _alive_after(session, participant, data.date)]
+    if errors:
+        raise InvalidData(errors)
+    outcome = Outcome(
+        participant_id=participant.id,
+        type=data.type,
+        outcome_date=data.date,
+        notes=data.notes,
+        created_by=principal.user_id,
+    )
+    session.add(outcome)
+    participant.status = STATUS_AFTER_OUTCOME[data.type]
+    participant.updated_at = clock.utc_now()
+    await session.flush()
+    return outcome, participant, allocation
+
+
+def _date_errors(when: date, day1: date) -> Iterator[FieldError]:
+    if when < day1:
+        yield FieldError("date", f"must not be before Day 1 ({day1.isoformat()})")
+    if when > clock.latest_local_date():
+        yield FieldError("date", "must not be in the future")
+
+
+async def _alive_after(
+    session: AsyncSession, participant: Participant, death: date
+) -> AsyncIterator[FieldError]:
+    """Every record proving the participant alive after the proposed death date."""
+    site = await session.get(Site, participant.site_id)
+    zone = site.timezone if site else "UTC"
+    evidence: list[tuple[str, date | None]] = [
+        (
+            "a visit with vital status 'alive'",
+            await repo.latest_alive_visit(session, participant.id),
+        ),
+        ("an adverse event", await repo.latest_adverse_event_date(session, participant.id)),
+    ]
+    dose_start = await repo.latest_dose_start(session, participant.id)
+    evidence.append(("a dose given", local_date(dose_start, zone) if dose_start else None))
+    for earlier in await repo.for_participant(session, participant.id):
+        evidence.append((f"the {earlier.type} outcome", earlier.outcome_date))
+    for what, when in evidence:
+        if when is not None and when > death:
+            yield FieldError("date", f"is before {what} recorded on {when.isoformat()}")
+    dead_at_visit = await repo.earliest_dead_visit(session, participant.id)
+    if dead_at_visit is not None and death > dead_at_visit:
+        yield FieldError(
+            "date",
+            f"is after a visit on {dead_at_visit.isoformat()} that recorded vital status dead",
+        )
+
+
+async def list_for(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID
+) -> tuple[list[Outcome], Participant, Randomization | None]:
+    participant = await visible(session, principal, participant_id)
+    allocation = await randomization_repo.for_participant(session, participant.id)
+    return await repo.for_participant(session, participant.id), participant, allocation

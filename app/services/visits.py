@@ -1,0 +1,371 @@
+"""Follow-up visits: record one with its scores, correct it, the schedule, the score series.
+
+The rules are `app.domain.visits`; scores are `app.domain.scores`, computed with the
+participant's age in completed years on the visit date and stored with their version
+strings. A correction recomputes the stored scores from the merged record. Recording the
+Day 84 visit (vital status alive) moves a `randomized` participant to `completed`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import clock
+from app.auth import Principal
+from app.db.audit_context import set_reason
+from app.db.models import Participant, ProtocolDeviation, Screening, Visit
+from app.db.repositories import participants as participants_repo
+from app.db.repositories import treatment as repo
+from app.deps import check_version
+from app.domain import protocol
+from app.domain.deviations import DeviationFinding
+from app.domain.eligibility import age_in_completed_years
+from app.domain.errors import FieldError, InvalidData, NotFound
+from app.domain.scores import compute_scores
+from app.domain.study_days import study_day
+from app.domain.units import CanonicalLab, Quantity, canonicalize_labs
+from app.domain.visits import check_visit, visit_schedule
+from app.schemas.treatment import (
+    DeviationOut,
+    ScoreAssessmentOut,
+    VisitIn,
+    VisitOut,
+    VisitPatch,
+    VisitSlotOut,
+    VisitsOut,
+)
+from app.services.deviations import TreatmentContext, load_context, sync_findings
+from app.services.scoring import canonical, labs_json, scores_json
+
+RECORD_TABLE = "visits"
+ALIVE = "alive"
+COMPLETION_REASON = f"the Day {protocol.FINAL_VISIT_DAY} visit completes follow-up"
+CHANGE_DECIMALS = 3
+
+
+# --- recording -----------------------------------------------------------------------------------
+
+
+async def record(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, data: VisitIn
+) -> tuple[Visit, list[ProtocolDeviation], TreatmentContext]:
+    ctx = await load_context(session, principal, participant_id, lock=True)
+    recorded = await repo.visits(session, ctx.participant.id)
+    findings = _check(ctx, data.visit_day, data.visit_date, recorded, data.deviation_reason)
+    labs = canonical(data.labs)
+    symptoms = data.symptoms.model_dump() if data.symptoms else None
+    visit = Visit(
+        participant_id=ctx.participant.id,
+        visit_day=data.visit_day,
+        visit_date=data.visit_date,
+        vital_status=data.vital_status,
+        labs=labs_json(labs),
+        he_grade=data.he_grade,
+        ascites=data.ascites,
+        symptoms=symptoms,
+        deviation_reason=data.deviation_reason if findings else None,
+        created_by=principal.user_id,
+        **_scored(ctx.participant, data.visit_date, labs, data.he_grade, data.ascites, symptoms),
+    )
+    session.add(visit)
+    await session.flush()
+    deviations = await sync_findings(
+        session,
+        principal,
+        participant_id=ctx.participant.id,
+        record_table=RECORD_TABLE,
+        record_id=visit.id,
+        findings=findings,
+        reason=data.deviation_reason,
+    )
+    if _completes(ctx.participant, visit):
+        await set_reason(session, COMPLETION_REASON)
+        await _complete(session, ctx.participant)
+    return visit, deviations, ctx
+
+
+async def correct(
+    session: AsyncSession,
+    principal: Principal,
+    participant_id: uuid.UUID,
+    visit_id: uuid.UUID,
+    data: VisitPatch,
+    expected_version: int,
+) -> tuple[Visit, list[ProtocolDeviation], TreatmentContext]:
+    ctx = await load_context(session, principal, participant_id, lock=True)
+    visit = await repo.visit_for_update(session, ctx.participant.id, visit_id)
+    if visit is None or visit.voided_at is not None:
+        raise NotFound("No such visit")
+    check_version(expected_version, visit.version)
+    sent = data.model_fields_set - {"reason"}
+    if not sent:
+        raise InvalidData.one("body", "nothing to change")
+    _refuse_nulls(data, sent)
+    visit_date = data.visit_date if "visit_date" in sent and data.visit_date else visit.visit_date
+    reason = data.deviation_reason if "deviation_reason" in sent else visit.deviation_reason
+    others = [v for v in await repo.visits(session, ctx.participant.id) if v.id != visit.id]
+    findings = _check(ctx, visit.visit_day, visit_date, others, reason)
+    labs = canonical(data.labs or {}) if "labs" in sent else _stored_labs(visit.labs)
+    merged = _merged(visit, data, sent)
+    await set_reason(session, data.reason)
+    visit.visit_date = visit_date
+    visit.labs = labs_json(labs)
+    for name, value in merged.items():
+        setattr(visit, name, value)
+    visit.deviation_reason = reason if findings else None
+    for name, value in _scored(
+        ctx.participant, visit_date, labs, visit.he_grade, visit.ascites, visit.symptoms
+    ).items():
+        setattr(visit, name, value)
+    visit.updated_at = clock.utc_now()
+    await session.flush()
+    deviations = await sync_findings(
+        session,
+        principal,
+        participant_id=ctx.participant.id,
+        record_table=RECORD_TABLE,
+        record_id=visit.id,
+        findings=findings,
+        reason=reason,
+        void_reason=f"corrected: {data.reason}",
+    )
+    if _completes(ctx.participant, visit):
+        await _complete(session, ctx.participant)
+    return visit, deviations, ctx
+
+
+def _check(
+    ctx: TreatmentContext,
+    visit_day: int,
+    visit_date: Any,
+    recorded: list[Visit],
+    deviation_reason: str | None,
+) -> list[DeviationFinding]:
+    return check_visit(
+        # unused when not randomized: that is refused before any date is looked at
+        day1=ctx.day1 or ctx.today,
+        visit_day=visit_day,
+        visit_date=visit_date,
+        today=ctx.today,
+        recorded_days=[v.visit_day for v in recorded],
+        death_date=ctx.death_date,
+        deviation_reason=deviation_reason,
+        participant_status=ctx.participant.status,
+    )
+
+
+def _refuse_nulls(data: VisitPatch, sent: set[str]) -> None:
+    errors = [
+        FieldError(name, "cannot be null")
+        for name in ("visit_date", "vital_status")
+        if name in sent and getattr(data, name) is None
+    ]
+    if errors:
+        raise InvalidData(errors)
+
+
+def _merged(visit: Visit, data: VisitPatch, sent: set[str]) -> dict[str, Any]:
+    """Fields other than date, labs and deviation reason, as they are after the correction."""
+    merged: dict[str, Any] = {}
+    for name in ("vital_status", "he_grade", "ascites"):
+        if name in sent:
+            merged[name] = getattr(data, name)
+    if "symptoms" in sent:
+        merged["symptoms"] = data.symptoms.model_dump() if data.symptoms else None
+    return merged
+
+
+def _stored_labs(stored: dict[str, Any]) -> dict[str, CanonicalLab]:
+    """Rebuild canonical labs from the values as entered (derived entries re-derive)."""
+    entered = {
+        key: Quantity(Decimal(str(lab["value"])), lab["unit"])
+        for key, lab in stored.items()
+        if "derived_from" not in lab
+    }
+    return canonicalize_labs(entered)
+
+
+def _scored(
+    participant: Participant,
+    visit_date: Any,
+    labs: dict[str, CanonicalLab],
+    he_grade: int | None,
+    ascites: str | None,
+    symptoms: dict[str, Any] | None,
+) -> dict[str, Any]:
+    age = age_in_completed_years(participant.date_of_birth, visit_date)
+    results = compute_scores(
+        labs=labs, he_grade=he_grade, ascites=ascites, symptoms=symptoms, age_years=age
+    )
+    return {"age_years": age, "scores": scores_json(results)}
+
+
+def _completes(participant: Participant, visit: Visit) -> bool:
+    return (
+        visit.visit_day == protocol.FINAL_VISIT_DAY
+        and visit.vital_status == ALIVE
+        and participant.status == "randomized"
+    )
+
+
+async def _complete(session: AsyncSession, participant: Participant) -> None:
+    participant.status = "completed"
+    participant.updated_at = clock.utc_now()
+    await session.flush()
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def visit_out(visit: Visit, deviations: list[ProtocolDeviation], ctx: TreatmentContext) -> VisitOut:
+    shown = [DeviationOut.model_validate(d) for d in deviations]
+    return VisitOut(
+        id=visit.id,
+        participant_id=visit.participant_id,
+        visit_day=visit.visit_day,
+        visit_date=visit.visit_date,
+        study_day=study_day(ctx.day1, visit.visit_date) if ctx.day1 else 0,
+        vital_status=visit.vital_status,
+        labs=visit.labs,
+        he_grade=visit.he_grade,
+        ascites=visit.ascites,
+        symptoms=visit.symptoms,
+        age_years=visit.age_years,
+        scores=visit.scores,
+        deviation_reason=visit.deviation_reason,
+        deviation=shown[0] if shown else None,
+        deviations=shown,
+        participant_status=ctx.participant.status,
+        version=visit.version,
+        created_at=visit.created_at,
+        updated_at=visit.updated_at,
+    )
+
+
+async def get_visit(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, visit_id: uuid.UUID
+) -> VisitOut:
+    ctx = await load_context(session, principal, participant_id)
+    visit = await repo.visit(session, ctx.participant.id, visit_id)
+    if visit is None:
+        raise NotFound("No such visit")
+    linked = await repo.deviations_of(session, RECORD_TABLE, [visit.id])
+    return visit_out(visit, linked.get(visit.id, []), ctx)
+
+
+async def visits_with_schedule(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID
+) -> VisitsOut:
+    """The schedule (baseline first) with statuses, and the visits recorded."""
+    ctx = await load_context(session, principal, participant_id)
+    visits = await repo.visits(session, ctx.participant.id)
+    linked = await repo.deviations_of(session, RECORD_TABLE, [v.id for v in visits])
+    out = VisitsOut(
+        participant_id=ctx.participant.id,
+        day1=ctx.day1,
+        today=ctx.today,
+        schedule=[],
+        visits=[visit_out(v, linked.get(v.id, []), ctx) for v in visits],
+    )
+    if ctx.allocation is None or ctx.day1 is None:
+        return out
+    baseline = await repo.baseline_screening(
+        session, ctx.participant.id, ctx.allocation.randomized_at
+    )
+    by_day = {v.visit_day: v for v in visits}
+    slots = visit_schedule(
+        day1=ctx.day1,
+        recorded={day: v.visit_date for day, v in by_day.items()},
+        participant_status=ctx.participant.status,
+        terminal_date=_terminal_date(ctx, by_day),
+        today=ctx.today,
+        baseline_date=baseline.assessment_date if baseline else None,
+    )
+    out.schedule = [
+        VisitSlotOut(
+            visit_day=s.visit_day,
+            target_date=s.target_date,
+            window_start=s.window_start,
+            window_end=s.window_end,
+            status=s.status,
+            visit_date=s.visit_date,
+            visit_id=(
+                by_day[s.visit_day].id
+                if s.visit_day is not None and s.visit_day in by_day
+                else (baseline.id if s.visit_day is None and baseline else None)
+            ),
+        )
+        for s in slots
+    ]
+    return out
+
+
+def _terminal_date(ctx: TreatmentContext, by_day: dict[int, Visit]) -> Any:
+    if ctx.participant.status == "completed" and protocol.FINAL_VISIT_DAY in by_day:
+        return by_day[protocol.FINAL_VISIT_DAY].visit_date
+    return ctx.terminal_date()
+
+
+# --- score series --------------------------------------------------------------------------------
+
+
+async def score_series(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID
+) -> list[ScoreAssessmentOut]:
+    """Baseline (the latest screening at or before randomization) first, then each visit."""
+    ctx = await load_context(session, principal, participant_id)
+    baseline: Screening | None
+    if ctx.allocation is not None:
+        baseline = await repo.baseline_screening(
+            session, ctx.participant.id, ctx.allocation.randomized_at
+        )
+    else:
+        baseline = await participants_repo.latest_screening(session, ctx.participant.id)
+    base_scores: dict[str, Any] = baseline.scores if baseline else {}
+    series: list[ScoreAssessmentOut] = []
+    if baseline is not None:
+        series.append(
+            ScoreAssessmentOut(
+                visit_day=None,
+                date=baseline.assessment_date,
+                source="screening",
+                record_id=baseline.id,
+                scores=_with_change(base_scores, base_scores),
+            )
+        )
+    for visit in await repo.visits(session, ctx.participant.id):
+        series.append(
+            ScoreAssessmentOut(
+                visit_day=visit.visit_day,
+                date=visit.visit_date,
+                source="visit",
+                record_id=visit.id,
+                scores=_with_change(visit.scores, base_scores),
+            )
+        )
+    return series
+
+
+def _with_change(scores: dict[str, Any], baseline: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each score with its change from baseline (null when baseline lacks that score).
+
+    The change is taken on the displayed `score` (COSSH-ACLF II rounded to 3 decimals), so
+    `score - baseline score == change_from_baseline` holds for what a client sees.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in scores.items():
+        base = baseline.get(name)
+        change: float | int | None = None
+        if base is not None:
+            delta = Decimal(str(entry["score"])) - Decimal(str(base["score"]))
+            change = (
+                int(delta)
+                if isinstance(entry["score"], int)
+                else float(round(delta, CHANGE_DECIMALS))
+            )
+        out[name] = {**entry, "change_from_baseline": change}
+    return out
