@@ -344,3 +344,37 @@ async def test_site_isolation_and_roles(client, admin_headers, site, participant
     coordinator = await make_actor(client, admin_headers, "coordinator", site)
     r = await client.post(url(pid), json=visit_body(day1, 4), headers=coordinator.headers)
     assert r.status_code == 201
+
+
+async def test_symptom_score_has_a_baseline_when_screening_records_symptoms(
+    client, admin_headers, investigator, travel
+):
+    h = investigator.headers
+    p = await make_participant(client, investigator)
+    baseline_symptoms = {
+        "fatigue": 3,
+        "anorexia": 3,
+        "nausea": 2,
+        "jaundice": 3,
+        "consciousness": 1,
+    }
+    r = await client.post(
+        f"/api/v1/participants/{p['id']}/screening",
+        json=screening_body(symptoms=baseline_symptoms),
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["scores"]["symptom_score"]["score"] == 12
+    await client.post(
+        f"/api/v1/participants/{p['id']}/consent",
+        json={"consent_date": r.json()["assessment_date"], "form_version": "v1"},
+        headers=h,
+    )
+    day1 = date.fromisoformat(
+        (await randomize(client, admin_headers, investigator, p["id"]))["day1"]
+    )
+    travel(day1, 4)
+    assert (await client.post(url(p["id"]), json=visit_body(day1, 4), headers=h)).status_code == 201
+    series = (await client.get(url(p["id"], "scores"), headers=h)).json()
+    day4 = series[1]["scores"]["symptom_score"]
+    assert day4["change_from_baseline"] == day4["score"] - 12
