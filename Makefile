@@ -19,6 +19,7 @@ run: $(STAMP)  ## the service on the embedded PostgreSQL (or DATABASE_URL), port
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: $(STAMP)  ## the whole suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
+	@scripts/ensure-test-tools
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -21,6 +21,9 @@ def get_session(request: Request) -> AsyncSession:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+MAX_OFFSET = 2**31 - 1  # beyond any real list; keeps the value inside PostgreSQL's integers
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     limit: int
@@ -29,7 +32,7 @@ class Page:
 
 def get_page(
     limit: Annotated[int, Query(ge=1, description="page size (hard maximum: MAX_PAGE_SIZE)")] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page:
     maximum = get_settings().max_page_size
     if limit > maximum:

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db.bootstrap import bootstrap_admin
 from app.db.embedded import release_embedded
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from app.db.migrate import upgrade_to_head
-from app.middleware import RequestContextMiddleware
+from app.middleware import RequestContextMiddleware, is_unavailable
 from app.problems import Problem, install_problem_handlers
 from app.routers import ROUTERS
 from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+STARTUP_DATABASE_WAIT_SECONDS = 300
 
 DESCRIPTION = """
 Runs the randomized controlled trial of PT-MSCs Exosome Injection (PT-MSCs-EVS-2023-1) in
@@ -48,10 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(resolve_database_url(settings), settings)
         sessions.target = make_sessionmaker(engine)  # type: ignore[assignment]
         app.state.engine = engine
-        if settings.run_migrations_on_start:
-            await upgrade_to_head(engine)
-        if settings.bootstrap_admin_token:
-            await bootstrap_admin(sessions.target, settings.bootstrap_admin_token, settings)  # type: ignore[arg-type]
+        await _prepare_database(engine, sessions.target, settings)  # type: ignore[arg-type]
         yield
         await engine.dispose()
         if not settings.database_url:
@@ -69,6 +69,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     _register_problem_schema(app)
     return app
+
+
+async def _prepare_database(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    """Migrate and bootstrap; while the database is unreachable, wait for it.
+
+    A worker that uvicorn respawns during a database outage must not fail its startup:
+    uvicorn would then stop the whole server, healthy workers included.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STARTUP_DATABASE_WAIT_SECONDS
+    delay = 0.25
+    while True:
+        try:
+            if settings.run_migrations_on_start:
+                await upgrade_to_head(engine)
+            if settings.bootstrap_admin_token:
+                await bootstrap_admin(sessions, settings.bootstrap_admin_token, settings)
+            return
+        except Exception as exc:
+            if not is_unavailable(exc) or loop.time() > deadline:
+                raise
+            log.warning("database unavailable at start (%s); retrying in %.2f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _register_problem_schema(app: FastAPI) -> None:

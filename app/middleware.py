@@ -34,6 +34,17 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock timeout
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "57")  # connection exceptions, operator intervention
+DATA_EXCEPTION_CLASS = "22"  # the input was bad: a safety net behind the schemas (never a 500)
+
+
+def _nul_character(scope: Scope, body: bytes) -> str | None:
+    """PostgreSQL text cannot hold U+0000; refuse it at the edge, naming where it was."""
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query or "\x00" in scope["path"]:
+        return "query"
+    if b"\\u0000" in body or b"\x00" in body:
+        return "body"
+    return None
 
 
 def _sqlstate(exc: BaseException) -> str:
@@ -41,7 +52,7 @@ def _sqlstate(exc: BaseException) -> str:
     return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
 
 
-def _is_unavailable(exc: BaseException) -> bool:
+def is_unavailable(exc: BaseException) -> bool:
     """The database went away (restart, network): 503, the client may retry."""
     if isinstance(exc, OSError | ConnectionError):
         return True
@@ -116,23 +127,39 @@ class RequestContextMiddleware:
         if declared and declared.isdigit() and int(declared) > self.settings.max_body_bytes:
             return _problem(413, f"Request body exceeds {self.settings.max_body_bytes} bytes")
         try:
-            body = await _read_body(receive, self.settings.max_body_bytes)
+            async with asyncio.timeout(self.settings.request_timeout_seconds):
+                body = await _read_body(receive, self.settings.max_body_bytes)
+        except TimeoutError:
+            return _problem(408, "The request body did not arrive in time")
         except _BodyTooLarge:
             return _problem(413, f"Request body exceeds {self.settings.max_body_bytes} bytes")
+        nul = _nul_character(scope, body)
+        if nul is not None:
+            return _problem(422, "NUL characters are not allowed in text", field=nul)
         try:
             async with asyncio.timeout(self.settings.request_timeout_seconds):
                 return await self._in_transaction(scope, body, request_id)
         except TimeoutError:
             log.warning("request %s timed out", request_id)
-            return _problem(503, "The request timed out; nothing was recorded", retry=True)
+            return _problem(
+                503,
+                "The request timed out and was rolled back; retry (with the same Idempotency-Key)",
+                retry=True,
+            )
         except Exception as exc:
-            if _is_unavailable(exc):
+            if is_unavailable(exc):
                 log.warning("database unavailable for request %s: %s", request_id, exc)
                 return _problem(
-                    503, "The database is unavailable; nothing was recorded", retry=True
+                    503,
+                    "The database is unavailable; the request may not have been recorded:"
+                    " retry with the same Idempotency-Key",
+                    retry=True,
                 )
             if _sqlstate(exc) in RETRYABLE_SQLSTATES:
                 return _problem(409, "A concurrent change conflicted; retry", retry=True)
+            if _sqlstate(exc).startswith(DATA_EXCEPTION_CLASS):
+                log.warning("data exception in request %s: %s", request_id, exc)
+                return _problem(422, "A value is outside what the database can store")
             log.exception("unhandled error in request %s", request_id)
             return _problem(500, "An unexpected error occurred; it has been logged.")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,11 +22,11 @@ def resolve_database_url(settings: Settings) -> str:
 def make_engine(url: str, settings: Settings) -> AsyncEngine:
     connect_args: dict[str, object] = {"server_settings": {"timezone": "UTC"}}
     if settings.db_pgbouncer:
-        # PgBouncer transaction pooling: no server-side prepared-statement reuse.
-        connect_args |= {
-            "statement_cache_size": 0,
-            "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
-        }
+        # PgBouncer transaction pooling: consecutive transactions may run on different server
+        # connections, so no prepared statement may outlive its transaction. Turn off both
+        # caches (asyncpg's and SQLAlchemy's asyncpg adapter's); asyncpg then uses the unnamed
+        # statement, which PostgreSQL replaces with the next one, so nothing piles up.
+        connect_args |= {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,

@@ -48,12 +48,20 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from app.domain import protocol
 from app.domain.errors import InvalidData
 
 CONTROL_ARM, EXOSOME_ARM = protocol.ARMS
+
+
+def _scipy_stats() -> Any:
+    """scipy takes seconds to import; only the reports need it, so workers start without it."""
+    from scipy import stats
+
+    return stats
+
+
 DAYS_PER_WEEK = 7
 WEEKS_4 = protocol.SURVIVAL_4W_DAY // DAYS_PER_WEEK
 WEEKS_12 = protocol.SURVIVAL_12W_DAY // DAYS_PER_WEEK
@@ -146,7 +154,7 @@ def kaplan_meier_at(records: Sequence[SurvivalRecord], t: int) -> Estimate:
     """KM S(t) = P(T > t) with the log-log 95% interval; the edge cases are in the docstring."""
     if not records:
         return NOT_ESTIMABLE
-    sf = stats.ecdf(_censored(records)).sf
+    sf = _scipy_stats().ecdf(_censored(records)).sf
     estimate = float(sf.evaluate(t))
     if estimate > 0 and max(r.time_days for r in records) < t:
         return NOT_ESTIMABLE
@@ -158,7 +166,7 @@ def kaplan_meier_at(records: Sequence[SurvivalRecord], t: int) -> Estimate:
 
 def _censored(records: Sequence[SurvivalRecord]) -> Any:
     """scipy's right-censored sample (scipy has no type stubs)."""
-    return stats.CensoredData(
+    return _scipy_stats().CensoredData(
         uncensored=[r.time_days for r in records if r.event],
         right=[r.time_days for r in records if not r.event],
     )
@@ -198,8 +206,10 @@ def adverse_outcome_proportion(
 
 
 def _proportion(k: int, n: int) -> Estimate:
-    ci = stats.binomtest(k, n).proportion_ci(
-        confidence_level=protocol.CONFIDENCE_LEVEL, method=PROPORTION_CI_METHOD
+    ci = (
+        _scipy_stats()
+        .binomtest(k, n)
+        .proportion_ci(confidence_level=protocol.CONFIDENCE_LEVEL, method=PROPORTION_CI_METHOD)
     )
     return Estimate(k / n, float(ci.low), float(ci.high))
 
@@ -215,7 +225,9 @@ def logrank_p(records: Sequence[SurvivalRecord]) -> float | None:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # zero variance: NaN, handled below
-        result = stats.logrank(x=_censored(control), y=_censored(exosome), alternative="two-sided")
+        result = _scipy_stats().logrank(
+            x=_censored(control), y=_censored(exosome), alternative="two-sided"
+        )
     return _finite(result.pvalue)
 
 

@@ -118,3 +118,19 @@ async def test_etag_and_if_match(client, admin_headers, header):
         url, json={"sex": "female"}, headers={**inv.headers, "If-Match": '"2"'}
     )
     assert assert_problem(no_reason, 422)["errors"][0]["field"] == "reason"
+
+
+async def test_nul_characters_are_refused_with_422_not_500(client, admin_headers):
+    r = await client.get("/api/v1/protocol-deviations?kind=%00", headers=admin_headers)
+    assert assert_problem(r, 422)["errors"][0]["field"] == "query"
+    r = await client.post(
+        "/api/v1/sites",
+        content=b'{"code": "NUL1", "name": "a\\u0000b"}',
+        headers={**admin_headers, "content-type": "application/json"},
+    )
+    assert assert_problem(r, 422)["errors"][0]["field"] == "body"
+
+
+async def test_offset_beyond_postgres_integers_is_422(client, admin_headers):
+    r = await client.get(f"/api/v1/sites?offset={2**70}", headers=admin_headers)
+    assert assert_problem(r, 422)["errors"][0]["field"] == "query.offset"
