@@ -12,7 +12,7 @@ from app.problems import ProblemError
 from app.settings import get_settings
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:
     """The request's transaction, opened and committed by RequestContextMiddleware."""
     session: AsyncSession = request.state.db
     return session
@@ -30,7 +30,7 @@ class Page:
     offset: int
 
 
-def get_page(
+async def get_page(
     limit: Annotated[int, Query(ge=1, description="page size (hard maximum: MAX_PAGE_SIZE)")] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Page:
@@ -53,7 +53,7 @@ def _field(name: str, message: str):  # type: ignore[no-untyped-def]
     return FieldError(name, message)
 
 
-def require_if_match(
+async def require_if_match(
     if_match: Annotated[str | None, Header(description="the ETag of the record read")] = None,
 ) -> int:
     """PATCH needs the version the client read: 428 without it, 412 when it is stale."""

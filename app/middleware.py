@@ -66,6 +66,7 @@ AUTH_SQL = text(
     SELECT u.id, u.username, u.role, u.site_id, s.code AS site_code, t.id AS token_id,
            t.last_used_at < now() - make_interval(secs => :res)
              OR t.last_used_at IS NULL AS stale,
+           set_config('trial.request_id', :rid, true),
            set_config('trial.user_id', u.id::text, true),
            set_config('trial.role', u.role, true),
            set_config('trial.site', COALESCE(s.code, ''), true)
@@ -73,6 +74,9 @@ AUTH_SQL = text(
     WHERE t.token_hash = :h AND t.revoked_at IS NULL AND t.expires_at > now() AND u.active
     """
 )
+
+
+REQUEST_ID_SQL = text("SELECT set_config('trial.request_id', :rid, true)")
 
 
 @dataclass
@@ -165,10 +169,7 @@ class RequestContextMiddleware:
 
     async def _in_transaction(self, scope: Scope, body: bytes, request_id: str) -> _Captured:
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                text("SELECT set_config('trial.request_id', :r, true)"), {"r": request_id}
-            )
-            principal = await self._authenticate(session, scope)
+            principal = await self._authenticate(session, scope, request_id)
             state = scope.setdefault("state", {})
             state["db"] = session
             state["principal"] = principal
@@ -190,14 +191,22 @@ class RequestContextMiddleware:
                 return _problem(409, "The change conflicts with a concurrent change; retry")
             return captured
 
-    async def _authenticate(self, session: AsyncSession, scope: Scope) -> Principal | None:
+    async def _authenticate(
+        self, session: AsyncSession, scope: Scope, request_id: str
+    ) -> Principal | None:
+        """One round trip: the token's user, and the audit actor set for this transaction."""
         authorization = _header(scope, b"authorization") or ""
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        params = {"h": token_digest(token.strip()), "res": TOKEN_LAST_USED_RESOLUTION_S}
-        row = (await session.execute(AUTH_SQL, params)).first()
+        row = None
+        if scheme.lower() == "bearer" and token.strip():
+            params = {
+                "h": token_digest(token.strip()),
+                "res": TOKEN_LAST_USED_RESOLUTION_S,
+                "rid": request_id,
+            }
+            row = (await session.execute(AUTH_SQL, params)).first()
         if row is None:
+            await session.execute(REQUEST_ID_SQL, {"rid": request_id})
             return None
         if row.stale:
             await session.execute(

@@ -31,7 +31,9 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # no pre-ping round trip per request: a dead connection fails its request with a 503
+        # (middleware) and SQLAlchemy then invalidates the pool, so the next request reconnects
+        pool_pre_ping=False,
         connect_args=connect_args,
     )
 

@@ -49,7 +49,8 @@ async def create_participant(
     participant = await service.create(session, principal, data)
     response.headers["Location"] = f"/api/v1/participants/{participant.id}"
     response.headers["ETag"] = etag(participant.version)
-    return await participant_out(session, participant)
+    # a new participant has no consent, screening or allocation yet: nothing more to fetch
+    return await participant_out(session, participant, site_code=data.site_code, brief=True)
 
 
 @router.get("/participants", responses=error_responses(401, 403))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Participant, Screening, Site
+from app.db.models import Participant, Screening
 from app.db.repositories import participants as repo
-from app.db.repositories import randomization as randomization_repo
 from app.schemas.participants import ConsentOut, ParticipantOut, ScreeningOut
 
 
@@ -17,9 +18,12 @@ async def participant_out(
     site_code: str | None = None,
     brief: bool = False,
 ) -> ParticipantOut:
-    if site_code is None:
-        site = await session.get(Site, participant.site_id)
-        site_code = site.code if site else ""
+    """`brief`: the record alone (lists, a new participant); else with consent, eligibility
+    and allocation, fetched in one query."""
+    extra: Any = None
+    if not brief or site_code is None:
+        extra = await repo.summary(session, participant.id)
+        site_code = site_code or str(extra.site_code)
     out = ParticipantOut(
         id=participant.id,
         study_id=participant.study_id,
@@ -30,21 +34,17 @@ async def participant_out(
         created_at=participant.created_at,
         version=participant.version,
     )
-    if brief:
+    if brief or extra is None:
         return out
-    consent = await repo.latest_consent(session, participant.id)
-    if consent is not None:
+    if extra.consent_date is not None:
         out.consent = ConsentOut(
-            consent_date=consent.consent_date,
-            form_version=consent.form_version,
-            recorded_at=consent.created_at,
+            consent_date=extra.consent_date,
+            form_version=extra.form_version,
+            recorded_at=extra.consent_at,
         )
-    screening = await repo.latest_screening(session, participant.id)
-    out.eligible = screening.eligible if screening else None
-    allocation = await randomization_repo.for_participant(session, participant.id)
-    if allocation is not None:
-        out.arm = allocation.arm
-        out.day1 = allocation.day1
+    out.eligible = extra.eligible
+    out.arm = extra.arm
+    out.day1 = extra.day1
     return out
 
 

@@ -25,25 +25,29 @@ CONSENTABLE = frozenset({"screening", "eligible", "randomized"})
 
 
 async def create(session: AsyncSession, principal: Principal, data: ParticipantIn) -> Participant:
-    site = await access.site_by_code(session, data.site_code)
-    if site is None:
-        raise InvalidData.one("site_code", f"no site '{data.site_code}'")
-    if not principal.can_see_site(site.id):
-        raise ProblemError(403, "Site-bound users enrol participants at their own site only")
     if data.date_of_birth > clock.latest_local_date():
         raise InvalidData.one("date_of_birth", "must not be in the future")
-    number = await repo.next_participant_number(session)
-    participant = Participant(
-        study_id=f"{site.code}-{number:04d}",
-        site_id=site.id,
+    site_id = await _enrolment_site(session, principal, data.site_code)
+    return await repo.add(
+        session,
+        site_id=site_id,
         date_of_birth=data.date_of_birth,
         sex=data.sex,
         status="screening",
         created_by=principal.user_id,
     )
-    session.add(participant)
-    await session.flush()
-    return participant
+
+
+async def _enrolment_site(session: AsyncSession, principal: Principal, site_code: str) -> uuid.UUID:
+    """A site-bound caller enrols at their own site (known from the token: no lookup)."""
+    if principal.site_bound:
+        if site_code != principal.site_code or principal.site_id is None:
+            raise ProblemError(403, "Site-bound users enrol participants at their own site only")
+        return principal.site_id
+    site = await access.site_by_code(session, site_code)
+    if site is None:
+        raise InvalidData.one("site_code", f"no site '{site_code}'")
+    return site.id
 
 
 async def visible(

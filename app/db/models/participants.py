@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey
+from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,7 +38,8 @@ class Participant(UUIDKey, Timestamped, Versioned, Base):
     )
     __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}
 
-    study_id: Mapped[str] = mapped_column(unique=True)
+    # assigned by PostgreSQL (trigger `participant_study_id`): <SITE CODE>-<NNNN>
+    study_id: Mapped[str] = mapped_column(unique=True, server_default=FetchedValue())
     site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), index=True)
     date_of_birth: Mapped[date]
     sex: Mapped[str]

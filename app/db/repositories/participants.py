@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Consent, Participant, Screening, Site
 
 
-async def next_participant_number(session: AsyncSession) -> int:
-    return int(await session.scalar(text("SELECT nextval('participant_number_seq')")) or 0)
+async def add(session: AsyncSession, **values: Any) -> Participant:
+    """One INSERT ... RETURNING (no unit-of-work flush: this is the busiest write)."""
+    row = await session.scalars(insert(Participant).values(**values).returning(Participant))
+    return row.one()
 
 
 async def get(session: AsyncSession, participant_id: uuid.UUID) -> Participant | None:
@@ -103,3 +106,26 @@ async def list_screenings(
     total = await session.scalar(count) or 0
     rows = await session.execute(query.order_by(Screening.created_at).limit(limit).offset(offset))
     return [(s, p) for s, p in rows], total
+
+
+PARTICIPANT_SUMMARY_SQL = text(
+    """
+    SELECT s.code AS site_code, c.consent_date, c.form_version, c.created_at AS consent_at,
+           sc.eligible, r.arm, r.day1
+    FROM participants p
+    JOIN sites s ON s.id = p.site_id
+    LEFT JOIN LATERAL (
+        SELECT consent_date, form_version, created_at FROM consents
+        WHERE participant_id = p.id ORDER BY created_at DESC LIMIT 1) c ON true
+    LEFT JOIN LATERAL (
+        SELECT eligible FROM screenings
+        WHERE participant_id = p.id ORDER BY created_at DESC, id DESC LIMIT 1) sc ON true
+    LEFT JOIN randomizations r ON r.participant_id = p.id
+    WHERE p.id = :pid
+    """
+)
+
+
+async def summary(session: AsyncSession, participant_id: uuid.UUID) -> Any:
+    """Site code, latest consent, latest eligibility and the allocation, in one round trip."""
+    return (await session.execute(PARTICIPANT_SUMMARY_SQL, {"pid": participant_id})).one()
