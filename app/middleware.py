@@ -34,6 +34,7 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lock timeout
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "57")  # connection exceptions, operator intervention
+INTEGRITY_CLASS = "23"  # a constraint refused it (a race past the service's own checks)
 DATA_EXCEPTION_CLASS = "22"  # the input was bad: a safety net behind the schemas (never a 500)
 
 
@@ -161,6 +162,9 @@ class RequestContextMiddleware:
                 )
             if _sqlstate(exc) in RETRYABLE_SQLSTATES:
                 return _problem(409, "A concurrent change conflicted; retry", retry=True)
+            if _sqlstate(exc).startswith(INTEGRITY_CLASS):
+                log.info("constraint refused request %s: %s", request_id, exc)
+                return _problem(409, "The change conflicts with an existing record")
             if _sqlstate(exc).startswith(DATA_EXCEPTION_CLASS):
                 log.warning("data exception in request %s: %s", request_id, exc)
                 return _problem(422, "A value is outside what the database can store")

@@ -127,3 +127,17 @@ async def test_failed_request_does_not_consume_the_key(client, admin_headers):
         headers=headers,
     )
     assert good.status_code == 201
+
+
+async def test_constraint_race_is_409_not_500(admin_headers, server):
+    """Concurrent creates pass the service's existence check together; the UNIQUE index
+    refuses all but one, and those answer 409 (never 500)."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as remote:
+        for attempt in range(5):
+            body = {"code": f"RACE{attempt}", "name": "raced"}
+            responses = await asyncio.gather(
+                *[remote.post("/api/v1/sites", json=body, headers=admin_headers) for _ in range(12)]
+            )
+            statuses = [r.status_code for r in responses]
+            assert statuses.count(201) == 1, statuses
+            assert set(statuses) <= {201, 409}, [r.text for r in responses]

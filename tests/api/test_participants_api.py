@@ -201,3 +201,11 @@ async def test_calculators(client, inv):
     )
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} >= {"labs.neutrophils"}
+
+
+async def test_study_ids_keep_all_digits_past_9999(client, inv, site, db):
+    await db.execute("SELECT setval('participant_number_seq', 9999)")
+    a = await make_participant(client, inv)
+    b = await make_participant(client, inv)
+    assert a["study_id"] == f"{site}-10000"
+    assert b["study_id"] == f"{site}-10001"

@@ -215,10 +215,14 @@ SELECT audit.enable('consents');
 CREATE SEQUENCE participant_number_seq;
 
 CREATE FUNCTION participant_study_id() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  n text;
 BEGIN
   IF NEW.study_id IS NULL THEN
+    n := nextval('participant_number_seq')::text;
+    -- at least 4 digits, never truncated (lpad alone would cut 10000 to 1000)
     NEW.study_id := (SELECT code FROM sites WHERE id = NEW.site_id) || '-'
-                    || lpad(nextval('participant_number_seq')::text, 4, '0');
+                    || lpad(n, greatest(4, length(n)), '0');
   END IF;
   RETURN NEW;
 END $$;
