@@ -51,7 +51,9 @@ CREATE TABLE IF NOT EXISTS bench_ref_audit (
 
 INSERT_ROW = """
 INSERT INTO bench_ref_participants (id, study_id, site_code, date_of_birth, sex)
-VALUES ($1, $2 || '-' || lpad(nextval('bench_ref_number_seq')::text, 4, '0'), $2, $3, $4)
+VALUES ($1, $2 || '-' || (SELECT lpad(n, greatest(4, length(n)), '0')
+                              FROM (SELECT nextval('bench_ref_number_seq')::text AS n) s),
+        $2, $3, $4)
 RETURNING id, study_id, site_code, date_of_birth, sex, status, version, created_at
 """
 INSERT_AUDIT = """
