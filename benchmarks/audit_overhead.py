@@ -67,6 +67,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument(
+        "--chains", type=int, default=None, help="override audit.chain_count() (default 16)"
+    )
     args = parser.parse_args()
     server = server_url()
     name = f"bench_audit_{secrets.token_hex(3)}"
@@ -84,6 +87,11 @@ async def main() -> None:
                     " payload text, created_at timestamptz DEFAULT now())"
                 )
             await conn.execute("SELECT audit.enable('bench_audited')")
+            if args.chains:
+                await conn.execute(
+                    "CREATE OR REPLACE FUNCTION audit.chain_count() RETURNS integer"
+                    f" LANGUAGE sql IMMUTABLE AS $$ SELECT {int(args.chains)} $$"
+                )
         print("| concurrency | plain tx/s | audited tx/s | audited / plain |")  # noqa: T201
         print("|---|---|---|---|")  # noqa: T201
         for workers in args.concurrency:
