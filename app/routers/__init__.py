@@ -11,6 +11,7 @@ from app.routers import (
     reports,
     safety,
     treatment,
+    voiding,
 )
 
 ROUTERS = [
@@ -23,5 +24,6 @@ ROUTERS = [
     outcomes.router,
     safety.router,
     reports.router,
+    voiding.router,
     audit.router,
 ]

@@ -344,3 +344,18 @@ async def test_nothing_after_death(client, admin_headers, investigator, monkeypa
     r = await client.post(url(p["id"]), json=fatal, headers=investigator.headers)
     assert r.status_code == 201, r.text
     assert r.json()["report_due_at"] is not None
+
+
+async def test_voided_event_leaves_the_lists(client, investigator, control):
+    pid = control["id"]
+    created = await client.post(url(pid), json=ae(), headers=investigator.headers)
+    assert created.status_code == 201, created.text
+    event_id = created.json()["id"]
+    r = await client.post(
+        url(pid, event_id, "void"),
+        json={"reason": "duplicate entry"},
+        headers={**investigator.headers, "If-Match": '"1"'},
+    )
+    assert r.status_code == 200, r.text
+    listed = await client.get(url(pid), headers=investigator.headers)
+    assert event_id not in {e["id"] for e in listed.json()["items"]}

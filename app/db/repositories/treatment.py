@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,3 +153,24 @@ async def list_deviations(
         .offset(offset)
     )
     return list(rows), total
+
+
+# --- voiding -------------------------------------------------------------------------------------
+
+
+async def record_for_update(
+    session: AsyncSession, model: type[Any], participant_id: uuid.UUID, record_id: uuid.UUID
+) -> Any:
+    """A dose, visit or adverse event of this participant, row-locked."""
+    return await session.scalar(
+        select(model)
+        .where(model.id == record_id, model.participant_id == participant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def live_deviations_of(
+    session: AsyncSession, record_table: str, record_id: uuid.UUID
+) -> list[ProtocolDeviation]:
+    return list((await deviations_of(session, record_table, [record_id]))[record_id])
