@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.errors import FieldError
 from app.problems import ProblemError
 from app.settings import get_settings
 
@@ -39,18 +40,12 @@ async def get_page(
         raise ProblemError(
             422,
             f"limit must be at most {maximum}",
-            errors=[_field("query.limit", f"must be at most {maximum}")],
+            errors=[FieldError("query.limit", f"must be at most {maximum}")],
         )
     return Page(limit, offset)
 
 
 PageDep = Annotated[Page, Depends(get_page)]
-
-
-def _field(name: str, message: str):  # type: ignore[no-untyped-def]
-    from app.domain.errors import FieldError
-
-    return FieldError(name, message)
 
 
 async def require_if_match(

@@ -35,9 +35,9 @@ class _LazySessionmaker:
     """Lets the middleware be installed before the lifespan has created the engine."""
 
     def __init__(self) -> None:
-        self.target = None
+        self.target: async_sessionmaker[AsyncSession] | None = None
 
-    def __call__(self):  # type: ignore[no-untyped-def]
+    def __call__(self) -> AsyncSession:
         assert self.target is not None, "the application lifespan has not started"
         return self.target()
 
@@ -49,9 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(resolve_database_url(settings), settings)
-        sessions.target = make_sessionmaker(engine)  # type: ignore[assignment]
+        sessions.target = make_sessionmaker(engine)
         app.state.engine = engine
-        await _prepare_database(engine, sessions.target, settings)  # type: ignore[arg-type]
+        await _prepare_database(engine, sessions.target, settings)
         yield
         await engine.dispose()
         if not settings.database_url:
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, sessionmaker=sessions, settings=settings)  # type: ignore[arg-type]
+    app.add_middleware(RequestContextMiddleware, sessionmaker=sessions, settings=settings)
     for router in ROUTERS:
         app.include_router(router)
     _register_problem_schema(app)

@@ -14,11 +14,12 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import Principal
@@ -113,7 +114,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+        self, app: ASGIApp, sessionmaker: Callable[[], AsyncSession], settings: Settings
     ) -> None:
         self.app = app
         self.sessionmaker = sessionmaker
