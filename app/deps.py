@@ -63,14 +63,3 @@ async def require_if_match(
 # Declare it AFTER the role dependency in a route's signature: FastAPI resolves dependencies
 # in order, and a caller without the role must get 403, not 428.
 IfMatchDep = Annotated[int, Depends(require_if_match)]
-
-
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def check_version(expected: int, actual: int) -> None:
-    if expected != actual:
-        raise ProblemError(
-            412, f"The record changed since it was read (current ETag {etag(actual)})"
-        )

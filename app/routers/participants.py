@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.auth import ClinicalWriter, ParticipantReader
 from app.db.repositories import access as access_repo
 from app.db.repositories import participants as repo
-from app.deps import IfMatchDep, PageDep, SessionDep, etag
+from app.deps import IfMatchDep, PageDep, SessionDep
 from app.problems import error_responses
 from app.schemas.common import PageOut
 from app.schemas.participants import (
@@ -25,6 +25,7 @@ from app.schemas.participants import (
 from app.services import participants as service
 from app.services.access import visible_site_filter
 from app.services.participant_view import participant_out, screening_out
+from app.services.versions import etag
 
 router = APIRouter(prefix="/api/v1", tags=["participants"])
 Status = Literal[

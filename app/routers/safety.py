@@ -11,13 +11,14 @@ from app import clock
 from app.auth import SafetyReader, SafetyWriter
 from app.db.models import AdverseEvent
 from app.db.repositories import safety as repo
-from app.deps import IfMatchDep, PageDep, SessionDep, etag
+from app.deps import IfMatchDep, PageDep, SessionDep
 from app.problems import error_responses
 from app.schemas.common import PageOut
 from app.schemas.safety import AdverseEventIn, AdverseEventOut, AdverseEventPatch, SponsorReportIn
 from app.services import adverse_events as service
 from app.services.access import visible_site_filter
 from app.services.participants import visible
+from app.services.versions import etag
 
 router = APIRouter(prefix="/api/v1", tags=["safety"])
 AE_PATH = "/participants/{participant_id}/adverse-events"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.auth import ClinicalWriter, ParticipantReader
 from app.db.repositories import treatment as repo
-from app.deps import IfMatchDep, PageDep, SessionDep, etag
+from app.deps import IfMatchDep, PageDep, SessionDep
 from app.problems import error_responses
 from app.schemas.common import PageOut
 from app.schemas.treatment import (
@@ -26,6 +26,7 @@ from app.schemas.treatment import (
 )
 from app.services import dosing, visits
 from app.services.access import visible_site_filter
+from app.services.versions import etag
 
 router = APIRouter(prefix="/api/v1", tags=["treatment"])
 

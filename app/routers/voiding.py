@@ -7,9 +7,10 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.auth import ClinicalWriter
-from app.deps import IfMatchDep, SessionDep, etag
+from app.deps import IfMatchDep, SessionDep
 from app.problems import error_responses
 from app.schemas.voiding import VoidIn, VoidOut
+from app.services.versions import etag
 from app.services.voiding import void_record
 
 router = APIRouter(prefix="/api/v1/participants/{participant_id}", tags=["corrections"])

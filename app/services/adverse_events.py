@@ -23,10 +23,10 @@ from app.db.repositories import randomization as randomization_repo
 from app.db.repositories import safety as repo
 from app.domain import adverse_events as rules
 from app.domain.errors import InvalidData, NotFound, StateConflict
-from app.problems import ProblemError
 from app.schemas.safety import AdverseEventIn, AdverseEventPatch, SponsorReportIn
 from app.services.participants import visible
 from app.services.randomization import local_date
+from app.services.versions import check_version
 
 SPONSOR_REPORT_REASON = "sponsor report recorded"
 _INPUT_FIELDS = tuple(f.name for f in fields(rules.AdverseEventInput))
@@ -143,7 +143,7 @@ async def follow_up(
 ) -> tuple[AdverseEvent, Participant]:
     """Change the sent fields, re-validate the whole event, recompute its clocks."""
     event, participant = await visible_event(session, principal, participant_id, ae_id, lock=True)
-    _check_version(event, expected_version)
+    check_version(expected_version, event.version)
     if event.voided_at is not None:
         raise StateConflict("A voided adverse event cannot be changed")
     changes = data.model_dump(exclude_unset=True, exclude={"reason"})
@@ -188,10 +188,3 @@ async def report_to_sponsor(
     event.updated_at = clock.utc_now()
     await session.flush()
     return event, participant
-
-
-def _check_version(event: AdverseEvent, expected: int) -> None:
-    if event.version != expected:
-        raise ProblemError(
-            412, f'The record changed since it was read (current ETag "{event.version}")'
-        )

@@ -21,7 +21,6 @@ from app.auth import Principal
 from app.db.audit_context import set_reason
 from app.db.models import Dose, ProtocolDeviation
 from app.db.repositories import treatment as repo
-from app.deps import check_version
 from app.domain import protocol
 from app.domain.deviations import TERMINAL_STATUSES, DeviationFinding
 from app.domain.dosing import (
@@ -44,6 +43,7 @@ from app.schemas.treatment import (
     ScheduledDoseOut,
 )
 from app.services.deviations import TreatmentContext, load_context, sync_findings
+from app.services.versions import check_version
 
 RECORD_TABLE = "doses"
 INFUSION_FIELDS = ("started_at", "ended_at", "particles", "volume_ml", "lot_number")

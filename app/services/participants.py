@@ -19,6 +19,7 @@ from app.domain.scores import symptom_score
 from app.problems import ProblemError
 from app.schemas.participants import ConsentIn, ParticipantIn, ParticipantPatch, ScreeningIn
 from app.services.scoring import canonical, labs_json, score_json, scores_json
+from app.services.versions import check_version
 
 SCREENABLE = frozenset({"screening", "eligible"})
 CONSENTABLE = frozenset({"screening", "eligible", "randomized"})
@@ -69,10 +70,7 @@ async def correct(
     expected_version: int,
 ) -> Participant:
     participant = await visible(session, principal, participant_id, lock=True)
-    if participant.version != expected_version:
-        raise ProblemError(
-            412, f'The record changed since it was read (ETag "{participant.version}")'
-        )
+    check_version(expected_version, participant.version)
     changes = data.model_dump(exclude_unset=True, exclude={"reason"})
     if not changes:
         raise InvalidData.one("body", "nothing to change")

@@ -20,7 +20,6 @@ from app.db.audit_context import set_reason
 from app.db.models import Participant, ProtocolDeviation, Screening, Visit
 from app.db.repositories import participants as participants_repo
 from app.db.repositories import treatment as repo
-from app.deps import check_version
 from app.domain import protocol
 from app.domain.deviations import DeviationFinding
 from app.domain.eligibility import age_in_completed_years
@@ -40,6 +39,7 @@ from app.schemas.treatment import (
 )
 from app.services.deviations import TreatmentContext, load_context, sync_findings
 from app.services.scoring import canonical, labs_json, scores_json
+from app.services.versions import check_version
 
 RECORD_TABLE = "visits"
 ALIVE = "alive"

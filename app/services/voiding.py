@@ -19,8 +19,8 @@ from app.db.models import AdverseEvent, Dose, Visit
 from app.db.repositories import treatment as repo
 from app.domain import protocol
 from app.domain.errors import NotFound, StateConflict
-from app.problems import ProblemError
 from app.services.participants import visible
+from app.services.versions import check_version
 
 VOIDABLE: dict[str, type[Any]] = {"doses": Dose, "visits": Visit, "adverse_events": AdverseEvent}
 
@@ -40,8 +40,7 @@ async def void_record(
         raise NotFound("No such record for this participant")
     if record.voided_at is not None:
         raise StateConflict("The record is already void")
-    if record.version != expected_version:
-        raise ProblemError(412, f'The record changed since it was read (ETag "{record.version}")')
+    check_version(expected_version, record.version)
     await set_reason(session, reason)
     now = clock.utc_now()
     record.voided_at, record.void_reason, record.updated_at = now, reason, now
