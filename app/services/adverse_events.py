@@ -100,6 +100,8 @@ def _apply(target: AdverseEvent, ae: rules.AdverseEventInput) -> None:
     for name in _INPUT_FIELDS:
         value = getattr(ae, name)
         setattr(target, name, list(value) if name == "seriousness_criteria" else value)
+    if ae.serious and target.serious_aware_at is None:
+        target.serious_aware_at = ae.aware_at
     target.susar = rules.is_susar(ae)
     target.report_due_at = rules.report_due_at(ae)
     target.expedited_due_at = rules.expedited_due_at(ae)

@@ -21,6 +21,9 @@ class AdverseEvent(UUIDKey, Timestamped, Versioned, Base):
         CheckConstraint(
             "serious = (jsonb_array_length(seriousness_criteria) > 0)", name="serious_criteria"
         ),
+        CheckConstraint(
+            "NOT serious OR serious_aware_at IS NOT NULL", name="serious_has_serious_aware_at"
+        ),
     )
     __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}
 
@@ -36,11 +39,14 @@ class AdverseEvent(UUIDKey, Timestamped, Versioned, Base):
     expectedness: Mapped[str]
     action_taken: Mapped[str | None] = mapped_column(default=None)
     outcome: Mapped[str]
-    aware_at: Mapped[datetime]
+    aware_at: Mapped[datetime]  # the site's FIRST awareness; never overwritten
+    serious_aware_at: Mapped[datetime | None] = mapped_column(default=None)
+    sponsor_aware_at: Mapped[datetime | None] = mapped_column(default=None)
     dose_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("doses.id"), default=None)
     susar: Mapped[bool]
     report_due_at: Mapped[datetime | None] = mapped_column(default=None)
     expedited_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    follow_up_due_at: Mapped[datetime | None] = mapped_column(default=None)
     reported_at: Mapped[datetime | None] = mapped_column(default=None)
     expedited_reported_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
