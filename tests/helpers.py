@@ -58,16 +58,22 @@ def eligible_labs() -> dict[str, Any]:
     }
 
 
+BASELINE_SYMPTOMS = {"fatigue": 2, "anorexia": 2, "nausea": 1, "jaundice": 3, "consciousness": 0}
+
+
 def screening_body(assessment: date | None = None, **overrides: Any) -> dict[str, Any]:
+    """An eligible screening with a complete baseline (every input of the three scores);
+    `symptoms=None` leaves the symptoms out."""
     body: dict[str, Any] = {
         "assessment_date": (assessment or date.today() - timedelta(days=1)).isoformat(),
         "labs": eligible_labs(),
         "he_grade": 1,
         "ascites": "mild",
         "aclf_diagnosis_confirmed": True,
+        "symptoms": BASELINE_SYMPTOMS,
     }
     body.update(overrides)
-    return body
+    return {k: v for k, v in body.items() if v is not None}
 
 
 async def make_participant(

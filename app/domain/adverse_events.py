@@ -37,13 +37,7 @@ when no death is recorded; the ordering of the dates is rule 4 (422).
 Not enforced here (a data manager's queries, not hard refusals): the outcome versus the
 presence of an end date, and the AE term against its MedDRA code.
 
-Reporting clocks (times from `aware_at`, the site's awareness):
-- every serious event: report to the sponsor by `aware_at + SAE_REPORT_WITHIN` (24 h);
-- a SUSAR = serious AND relatedness possible/probable/definite AND unexpected: expedited report
-  by `aware_at + 7 days` when fatal (outcome `fatal`, grade 5 or criterion `death`) or
-  criterion `life_threatening`, else `aware_at + 15 days`;
-- a report is overdue when it is unreported and `now > due_at`: exactly at the due instant it
-  is still on time.
+Reporting clocks: `app.domain.reporting_clocks`.
 """
 
 from __future__ import annotations
@@ -115,16 +109,6 @@ class ActionTaken(StrEnum):
     DOSE_NOT_GIVEN = "dose_not_given"
     WITHDRAWN = "withdrawn"
     NOT_APPLICABLE = "not_applicable"
-
-
-class ReportStatus(StrEnum):
-    """Where one sponsor report stands against its clock."""
-
-    NOT_REQUIRED = "not_required"
-    PENDING = "pending"
-    OVERDUE = "overdue"
-    REPORTED_ON_TIME = "reported_on_time"
-    REPORTED_LATE = "reported_late"
 
 
 SERIOUSNESS_CRITERIA: tuple[str, ...] = tuple(Seriousness)
@@ -351,7 +335,7 @@ def _one_per_field(errors: list[FieldError]) -> list[FieldError]:
     return [FieldError(field, "; ".join(texts)) for field, texts in messages.items()]
 
 
-# --- reporting clocks -------------------------------------------------------------------------
+# --- classification ----------------------------------------------------------------------------
 
 
 def is_susar(ae: AdverseEventInput) -> bool:
@@ -359,42 +343,9 @@ def is_susar(ae: AdverseEventInput) -> bool:
     return ae.serious and ae.relatedness in RELATED and ae.expectedness == Expectedness.UNEXPECTED
 
 
-def report_due_at(ae: AdverseEventInput) -> datetime | None:
-    """Every SAE goes to the sponsor within 24 h of the site's awareness."""
-    if not ae.serious:
-        return None
-    return ae.aware_at + protocol.SAE_REPORT_WITHIN
-
-
-def expedited_due_at(ae: AdverseEventInput) -> datetime | None:
-    """A SUSAR's expedited report: 7 days if fatal or life-threatening, else 15 days."""
-    if not is_susar(ae):
-        return None
-    return ae.aware_at + _expedited_window(ae)
-
-
-def _expedited_window(ae: AdverseEventInput) -> timedelta:
-    short = is_fatal(ae) or not _SHORT_CLOCK_CRITERIA.isdisjoint(ae.seriousness_criteria)
-    if short:
-        return protocol.SUSAR_FATAL_OR_LIFE_THREATENING_WITHIN
-    return protocol.SUSAR_OTHER_WITHIN
-
-
-def is_overdue(due_at: datetime | None, reported_at: datetime | None, now: datetime) -> bool:
-    """Unreported after the due instant; at exactly `due_at` it is still on time."""
-    return due_at is not None and reported_at is None and now > due_at
-
-
-def report_status(
-    due_at: datetime | None, reported_at: datetime | None, now: datetime
-) -> ReportStatus:
-    """One report's standing, for the 'due' and 'overdue' lists."""
-    if due_at is None:
-        return ReportStatus.NOT_REQUIRED
-    if reported_at is not None:
-        late = reported_at > due_at
-        return ReportStatus.REPORTED_LATE if late else ReportStatus.REPORTED_ON_TIME
-    return ReportStatus.OVERDUE if now > due_at else ReportStatus.PENDING
+def is_fatal_or_life_threatening(ae: AdverseEventInput) -> bool:
+    """Fatal (grade 5, outcome fatal or criterion death) or criterion life_threatening."""
+    return is_fatal(ae) or not _SHORT_CLOCK_CRITERIA.isdisjoint(ae.seriousness_criteria)
 
 
 __all__ = [
@@ -409,15 +360,11 @@ __all__ = [
     "AeOutcome",
     "Expectedness",
     "Relatedness",
-    "ReportStatus",
     "Seriousness",
     "check_death_recorded",
-    "expedited_due_at",
     "is_fatal",
-    "is_overdue",
+    "is_fatal_or_life_threatening",
     "is_susar",
-    "report_due_at",
-    "report_status",
     "requires_death_outcome",
     "validate_adverse_event",
 ]

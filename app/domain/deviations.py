@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from app.domain.errors import FieldError, InvalidData
 from app.domain.protocol import Window
@@ -17,19 +18,21 @@ from app.domain.protocol import Window
 # Participant states (SPEC §2.2) before randomization: no arm, no Day 1.
 NOT_RANDOMIZED_STATUSES: frozenset[str] = frozenset({"screening", "screen_failed", "eligible"})
 
-# States that end the participant's treatment (SPEC §2.2): no further dosing.
-TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {
-        "died",
-        "liver_transplant",
-        "treatment_abandoned",
-        "withdrawn",
-        "lost_to_follow_up",
-        "completed",
-    }
-)
-
 DEVIATION_REASON_FIELD = "deviation_reason"
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalEvent:
+    """What ended a participant's treatment, and when: an outcome (`death`,
+    `liver_transplant`, `treatment_abandoned`, `withdrawn`, `lost_to_follow_up`) or the
+    Day 84 visit (`completed`). Records dated up to it may still be entered late."""
+
+    kind: str
+    on: date
+
+    @property
+    def label(self) -> str:
+        return self.kind.replace("_", " ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,20 +2,25 @@
 
 Checks run in this order, so the answer names the most fundamental problem first:
 
-1. Hard refusals (`StateConflict`, 409): the participant is not randomized, is in the control
-   arm, or is in a terminal status (died, liver_transplant, treatment_abandoned, withdrawn,
-   lost_to_follow_up, completed); the dose number is above the protocol's 4 ("a 5th dose");
-   the dose number is already recorded, as given or as not_administered (a correction is a
-   PATCH, not a second POST); or an earlier dose number is not recorded yet. Doses are
-   recorded in order - every earlier dose as given or not_administered - so "the next dose"
-   and "the previous dose" are always well defined.
+1. Hard refusals (`StateConflict`, 409): the participant is not randomized or is in the
+   control arm; the dose number is above the protocol's 4 ("a 5th dose"); the dose number is
+   already recorded, as given or as not_administered (a correction is a PATCH, not a second
+   POST); or an earlier dose number is not recorded yet. Doses are recorded in order - every
+   earlier dose as given or not_administered - so "the next dose" and "the previous dose" are
+   always well defined. After a terminal event (`TerminalEvent`: death, liver transplant,
+   treatment abandonment, withdrawal, loss to follow-up, or the Day 84 visit that completed
+   follow-up) a dose may still be entered late, but none may START after the event's date
+   (SPEC §2.2, amended): a dose given on Day 1 and typed in after a death on Day 2 is
+   accepted, a dose starting on Day 4 is not. A dose not administered is refused when its
+   window opened after the event (it was never due).
 2. Bad data (`InvalidData`, 422, one error per field): dose_number below 1, a naive
    timestamp, `ended_at <= started_at`, a start or end in the future, non-positive particles
    or volume, a start before Day 1, a start or end after a recorded death, a start before the
    previous given dose ended.
 3. Off-protocol findings (each a `DeviationFinding`): start outside the dose's study-day
    window (dose 1: Day 1 only; doses 2-4: Day 4, 7, 10 +/- 1), an infusion shorter than the
-   minimum duration, a particle count or volume other than the protocol dose, or a start less
+   minimum duration, a particle count or volume outside the protocol dose +/- the tolerance
+   (`protocol.DOSE_AMOUNT_TOLERANCE`, both ends on protocol), or a start less
    than the minimum interval after the previous *given* dose's start (a not_administered dose
    has no start and is skipped). Without a `deviation_reason` the findings are refused (422 on
    `deviation_reason`, one error per finding); with one they are returned, and the service
@@ -28,7 +33,7 @@ sides of the subtraction use the same calendar).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -36,8 +41,8 @@ from decimal import Decimal
 from app.domain import protocol
 from app.domain.deviations import (
     NOT_RANDOMIZED_STATUSES,
-    TERMINAL_STATUSES,
     DeviationFinding,
+    TerminalEvent,
     has_reason,
     require_reason,
     window_text,
@@ -48,12 +53,6 @@ from app.domain.study_days import date_of_study_day, study_day
 GIVEN = "given"
 NOT_ADMINISTERED = "not_administered"
 EXOSOME_ARM = protocol.ARMS[1]
-
-# Schedule statuses of a dose.
-DUE = "due"
-UPCOMING = "upcoming"
-OVERDUE = "overdue"
-NOT_APPLICABLE = "not_applicable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,38 +65,33 @@ class DoseRecordView:
     ended_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduledDose:
-    """One protocol dose with its window (dates inclusive) and where it stands."""
-
-    dose_number: int
-    target_day: int
-    target_date: date
-    window_start: date
-    window_end: date
-    status: str  # given, not_administered, due, upcoming, overdue, not_applicable
-
-
-@dataclass(frozen=True, slots=True)
-class DosingSchedule:
-    """Every protocol dose, and the first one still to record (None when none is)."""
-
-    doses: tuple[ScheduledDose, ...]
-    next_dose: ScheduledDose | None
-
-
 # --- hard refusals ----------------------------------------------------------------------------
 
 
 def _refuse_participant(arm: str | None, participant_status: str) -> None:
-    """Only a randomized, exosome-arm participant still on treatment can be dosed."""
+    """Only a randomized, exosome-arm participant can be dosed."""
     if arm is None or participant_status in NOT_RANDOMIZED_STATUSES:
         raise StateConflict("the participant is not randomized; no dose can be recorded")
     if arm != EXOSOME_ARM:
         raise StateConflict(f"the participant is in the {arm} arm, which receives no study drug")
-    if participant_status in TERMINAL_STATUSES:
+
+
+def _refuse_start_after(terminal: TerminalEvent | None, dose_number: int, start: date) -> None:
+    """Late entry is fine; a dose starting after the terminal event's date is not."""
+    if terminal is not None and start > terminal.on:
         raise StateConflict(
-            f"the participant's status is {participant_status}; no further dosing is allowed"
+            f"no dose may start after the participant's {terminal.label} on "
+            f"{terminal.on.isoformat()}; dose {dose_number} would start on {start.isoformat()}"
+        )
+
+
+def _refuse_never_due(terminal: TerminalEvent | None, day1: date, dose_number: int) -> None:
+    """A dose whose window opened after the terminal event was never due."""
+    opens = date_of_study_day(day1, protocol.DOSE_WINDOWS[dose_number].first_day)
+    if terminal is not None and opens > terminal.on:
+        raise StateConflict(
+            f"dose {dose_number}'s window opens on {opens.isoformat()}, after the participant's"
+            f" {terminal.label} on {terminal.on.isoformat()}: it was never due"
         )
 
 
@@ -109,7 +103,7 @@ def _refuse_dose_number(existing: Sequence[DoseRecordView], dose_number: int) ->
         raise StateConflict(
             f"the protocol has {protocol.DOSE_COUNT} doses; dose {dose_number} cannot be given"
         )
-    recorded = _by_number(existing)
+    recorded = by_number(existing)
     if dose_number in recorded:
         status = recorded[dose_number].status
         raise StateConflict(
@@ -129,7 +123,7 @@ def _refuse(
     _refuse_dose_number(existing, dose_number)
 
 
-def _by_number(existing: Sequence[DoseRecordView]) -> dict[int, DoseRecordView]:
+def by_number(existing: Sequence[DoseRecordView]) -> dict[int, DoseRecordView]:
     return {d.dose_number: d for d in existing}
 
 
@@ -229,21 +223,28 @@ def _duration_finding(duration: timedelta) -> list[DeviationFinding]:
     ]
 
 
+def within_tolerance(amount: Decimal, target: Decimal) -> bool:
+    """Within target +/- DOSE_AMOUNT_TOLERANCE, both ends included (exact decimals)."""
+    margin = target * protocol.DOSE_AMOUNT_TOLERANCE
+    return target - margin <= amount <= target + margin
+
+
 def _amount_findings(particles: int, volume_ml: Decimal) -> list[DeviationFinding]:
     findings = []
-    if particles != protocol.DOSE_PARTICLES:
+    tolerance = f"+/- {protocol.DOSE_AMOUNT_TOLERANCE * 100:g}%"
+    if not within_tolerance(Decimal(particles), Decimal(protocol.DOSE_PARTICLES)):
         findings.append(
             DeviationFinding(
                 "wrong_particle_count",
-                f"a dose is {protocol.DOSE_PARTICLES:.3g} particles",
+                f"a dose is {protocol.DOSE_PARTICLES:.3g} particles {tolerance}",
                 f"{particles:.3g} particles were given",
             )
         )
-    if volume_ml != protocol.DOSE_VOLUME_ML:
+    if not within_tolerance(volume_ml, protocol.DOSE_VOLUME_ML):
         findings.append(
             DeviationFinding(
                 "wrong_volume",
-                f"a dose is diluted in {protocol.DOSE_VOLUME_ML} mL of normal saline",
+                f"a dose is diluted in {protocol.DOSE_VOLUME_ML} mL of normal saline {tolerance}",
                 f"{volume_ml} mL were given",
             )
         )
@@ -294,6 +295,7 @@ def check_dose(
     deviation_reason: str | None,
     death_date: date | None,
     site_timezone: tzinfo = UTC,
+    terminal: TerminalEvent | None = None,
 ) -> list[DeviationFinding]:
     """Decide whether a given dose may be recorded; return its protocol deviations.
 
@@ -306,6 +308,7 @@ def check_dose(
         raise InvalidData(naive)
     start_date = started_at.astimezone(site_timezone).date()
     end_date = ended_at.astimezone(site_timezone).date()
+    _refuse_start_after(terminal, dose_number, start_date)
     previous = _previous_given(existing, dose_number)
     errors = (
         _time_errors(started_at, ended_at, now)
@@ -329,79 +332,18 @@ def check_not_administered(
     *,
     arm: str | None,
     participant_status: str,
+    day1: date,
     existing: Sequence[DoseRecordView],
     dose_number: int,
     reason: str | None,
+    terminal: TerminalEvent | None = None,
 ) -> None:
     """A dose not given is recorded with why; later doses stay allowed.
 
-    Same hard refusals as `check_dose`; a blank reason is refused (422 on `reason`).
+    Same hard refusals as `check_dose` (a dose never due after a terminal event is 409); a
+    blank reason is refused (422 on `reason`).
     """
     _refuse(arm, participant_status, existing, dose_number)
+    _refuse_never_due(terminal, day1, dose_number)
     if not has_reason(reason):
         raise InvalidData.one("reason", "is required: say why the dose was not administered")
-
-
-# --- schedule -----------------------------------------------------------------------------------
-
-
-def _open_status(window_start: date, window_end: date, today: date) -> str:
-    if today < window_start:
-        return UPCOMING
-    if today <= window_end:
-        return DUE
-    return OVERDUE
-
-
-def _scheduled_dose(dose_number: int, day1: date, today: date, status: str | None) -> ScheduledDose:
-    window = protocol.DOSE_WINDOWS[dose_number]
-    start = date_of_study_day(day1, window.first_day)
-    end = date_of_study_day(day1, window.last_day)
-    return ScheduledDose(
-        dose_number=dose_number,
-        target_day=window.target_day,
-        target_date=date_of_study_day(day1, window.target_day),
-        window_start=start,
-        window_end=end,
-        status=_open_status(start, end, today) if status is None else status,
-    )
-
-
-def _fixed_status(
-    recorded: Mapping[int, DoseRecordView], dose_number: int, dosable: bool
-) -> str | None:
-    """The status that does not depend on today: recorded, or not applicable."""
-    if dose_number in recorded:
-        return recorded[dose_number].status
-    return None if dosable else NOT_APPLICABLE
-
-
-def dosing_schedule(
-    *,
-    arm: str | None,
-    participant_status: str,
-    day1: date,
-    existing: Sequence[DoseRecordView],
-    today: date,
-) -> DosingSchedule:
-    """Each protocol dose with its window and status, plus the next dose to record.
-
-    Statuses: given / not_administered (recorded); not_applicable (not recorded, and the
-    participant is not on the exosome arm or is in a terminal status); upcoming (today before
-    the window), due (today inside it), overdue (window passed, still not recorded). The next
-    dose is the first unrecorded one that is not not_applicable - because doses are recorded
-    in order, an overdue dose stays "next" until it is recorded as given (with a deviation
-    reason) or not_administered.
-    """
-    dosable = (
-        arm == EXOSOME_ARM
-        and participant_status not in TERMINAL_STATUSES
-        and participant_status not in NOT_RANDOMIZED_STATUSES
-    )
-    recorded = _by_number(existing)
-    doses = tuple(
-        _scheduled_dose(n, day1, today, _fixed_status(recorded, n, dosable))
-        for n in sorted(protocol.DOSE_WINDOWS)
-    )
-    pending = (d for d in doses if d.status in (UPCOMING, DUE, OVERDUE))
-    return DosingSchedule(doses=doses, next_dose=next(pending, None))

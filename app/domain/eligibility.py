@@ -144,13 +144,14 @@ def _diagnosis_reasons(confirmed: bool) -> list[str]:
 
 
 def _bilirubin_reasons(tbil_umol_l: Decimal, uln_umol_l: Decimal | None) -> list[str]:
-    """TBil >= 171 umol/L, or >= 10x the lab's ULN when the lab gives one."""
-    if uln_umol_l is None:
-        threshold = protocol.ACLF_TBIL_MIN_UMOL_L
-        basis = f"{threshold} umol/L"
-    else:
-        threshold = protocol.ACLF_TBIL_MIN_ULN_MULTIPLE * uln_umol_l
-        basis = f"{protocol.ACLF_TBIL_MIN_ULN_MULTIPLE}x ULN {uln_umol_l} umol/L = {threshold}"
+    """TBil >= 171 umol/L, or >= 10x the lab's ULN when the lab gives one: either suffices,
+    so the threshold is min(171, 10 x ULN) (SPEC §2.1, amended)."""
+    threshold = protocol.ACLF_TBIL_MIN_UMOL_L
+    basis = f"{threshold} umol/L"
+    if uln_umol_l is not None:
+        by_uln = protocol.ACLF_TBIL_MIN_ULN_MULTIPLE * uln_umol_l
+        threshold = min(threshold, by_uln)
+        basis += f" and below {protocol.ACLF_TBIL_MIN_ULN_MULTIPLE}x ULN {uln_umol_l} = {by_uln}"
     if tbil_umol_l >= threshold:
         return []
     text = f"total bilirubin {tbil_umol_l.normalize():f} umol/L is below {basis}"

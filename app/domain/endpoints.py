@@ -1,13 +1,17 @@
 """The trial's endpoints (SPEC §1), computed by randomized arm (intention to treat).
 
 Survival time. `t` = death date - Day 1, in days (a death on Day 1 is `t = 0`). A participant
-with no recorded death is censored at the last date known alive, `t = that date - Day 1`; the
-service passes the latest of: Day 1, visits with vital status alive, the withdrawal or
-loss-to-follow-up date, and the liver-transplant or treatment-abandonment date. A transplant or
-abandonment does not censor by itself: survival is still followed, so it censors only when it
-is the last date known alive. With nothing known beyond Day 1 the participant is censored at
-`t = 0` (a date before Day 1 counts as Day 1): they stay in the denominator at time 0 and leave
-the risk set immediately. With a recorded death the last date known alive is ignored.
+with no recorded death is censored at the last date known alive, `t = that date - Day 1`: the
+latest sign of life the service passes (Day 1, visits with vital status alive, doses given,
+the date of a withdrawal or loss to follow-up - that outcome's date is the date of last
+contact - and the date of a liver transplant or treatment abandonment, on which the
+participant was alive; survival is still followed after those, so they censor only when they
+are the last sign of life). Landmarks (SPEC §1): a participant seen alive at the Day 28
+(resp. Day 84) visit, whatever day of its window, is alive at t = 28 (resp. 84), so is
+censored no earlier than that (`protocol.SURVIVAL_LANDMARKS`): an on-schedule trial always has
+its 12-week estimate. With nothing known beyond Day 1 the participant is censored at `t = 0`
+(a date before Day 1 counts as Day 1): they stay in the denominator at time 0 and leave the
+risk set immediately. With a recorded death the signs of life are ignored.
 
 Kaplan-Meier. `S(t) = P(T > t)` from `scipy.stats.ecdf` on right-censored data; ties follow the
 usual convention (deaths on a day come before censorings on that day; those censored on day
@@ -34,8 +38,15 @@ Log-rank. `scipy.stats.logrank` of overall survival, control (x) vs exosome (y),
 Null when an arm has nobody randomized, when there is no death at all, or when the statistic is
 undefined (zero variance).
 
+Fisher exact. The adverse-outcome proportions are compared between the arms with the two-sided
+Fisher exact test (`scipy.stats.fisher_exact` on the 2x2 table control/exosome x with/without
+an adverse outcome by week k); null when an arm has nobody randomized.
+
 Change from baseline. n, mean and the sample standard deviation (ddof = 1); the SD is null for
-n < 2 and the mean for n = 0.
+n < 2 and the mean for n = 0. Assessments dated after a liver transplant or a treatment
+abandonment (`ENDS_CHANGE_FROM_BASELINE`) are left out: a new liver's scores and labs, or those
+of a participant off treatment, do not measure the treatment (the participant still counts for
+survival and adverse outcomes).
 """
 
 from __future__ import annotations
@@ -66,6 +77,7 @@ DAYS_PER_WEEK = 7
 WEEKS_4 = protocol.SURVIVAL_4W_DAY // DAYS_PER_WEEK
 WEEKS_12 = protocol.SURVIVAL_12W_DAY // DAYS_PER_WEEK
 KM_CI_METHOD = "log-log"
+ENDS_CHANGE_FROM_BASELINE: frozenset[str] = frozenset({"liver_transplant", "treatment_abandoned"})
 PROPORTION_CI_METHOD = "wilson"
 
 
@@ -112,26 +124,38 @@ class ArmEndpoints:
 
 @dataclass(frozen=True, slots=True)
 class EndpointReport:
-    """The endpoints report: one entry per arm (in protocol.ARMS order) and the log-rank p."""
+    """The endpoints report: one entry per arm (in protocol.ARMS order) and the tests."""
 
     arms: dict[str, ArmEndpoints]
     logrank_p: float | None
+    adverse_outcome_4w_p: float | None
+    adverse_outcome_12w_p: float | None
 
 
 # --- building the inputs ----------------------------------------------------------------------
 
 
 def survival_record(
-    *, arm: str, day1: date, death_date: date | None, last_known_alive: date | None
+    *,
+    arm: str,
+    day1: date,
+    death_date: date | None,
+    alive_on: Iterable[date] = (),
+    seen_alive_at_visits: Iterable[int] = (),
 ) -> SurvivalRecord:
-    """Event at the death date, else censored at the last date known alive (or Day 1)."""
+    """Event at the death date, else censored at the latest sign of life or landmark.
+
+    `alive_on`: dates with a sign of life; `seen_alive_at_visits`: the protocol visit days at
+    which the participant was seen alive (their landmarks count, see the module docstring).
+    """
     _check_arm(arm)
     if death_date is not None:
         if death_date < day1:
             raise InvalidData.one("death_date", "must not be before Day 1 (randomization)")
         return SurvivalRecord(arm, (death_date - day1).days, event=True)
-    alive_days = 0 if last_known_alive is None else max(0, (last_known_alive - day1).days)
-    return SurvivalRecord(arm, alive_days, event=False)
+    alive_days = [(d - day1).days for d in alive_on]
+    landmarks = [protocol.SURVIVAL_LANDMARKS.get(day, 0) for day in seen_alive_at_visits]
+    return SurvivalRecord(arm, max([0, *alive_days, *landmarks]), event=False)
 
 
 def adverse_outcome_day(day1: date, dates: Iterable[date]) -> int | None:
@@ -231,6 +255,23 @@ def logrank_p(records: Sequence[SurvivalRecord]) -> float | None:
     return _finite(result.pvalue)
 
 
+# --- Fisher exact -----------------------------------------------------------------------------
+
+
+def adverse_outcome_fisher_p(
+    outcomes: Sequence[tuple[str, int | None]], randomized: dict[str, int], week: int
+) -> float | None:
+    """Two-sided Fisher exact p of adverse outcome by week k, control vs exosome."""
+    if any(randomized.get(arm, 0) == 0 for arm in protocol.ARMS):
+        return None
+    horizon = DAYS_PER_WEEK * week
+    table = []
+    for arm in protocol.ARMS:
+        cases = sum(1 for a, t in outcomes if a == arm and t is not None and t <= horizon)
+        table.append([cases, randomized[arm] - cases])
+    return _finite(_scipy_stats().fisher_exact(table, alternative="two-sided").pvalue)
+
+
 # --- change from baseline ---------------------------------------------------------------------
 
 
@@ -252,7 +293,13 @@ def endpoint_report(
 ) -> EndpointReport:
     """All SPEC §6 endpoints; `records` has one entry per randomized participant (ITT)."""
     arms = {arm: _arm_endpoints(records, outcomes, arm) for arm in protocol.ARMS}
-    return EndpointReport(arms=arms, logrank_p=logrank_p(records))
+    randomized = {arm: line.randomized for arm, line in arms.items()}
+    return EndpointReport(
+        arms=arms,
+        logrank_p=logrank_p(records),
+        adverse_outcome_4w_p=adverse_outcome_fisher_p(outcomes, randomized, WEEKS_4),
+        adverse_outcome_12w_p=adverse_outcome_fisher_p(outcomes, randomized, WEEKS_12),
+    )
 
 
 def _arm_endpoints(

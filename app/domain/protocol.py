@@ -55,6 +55,9 @@ CANONICAL_DECIMALS = 4
 # --- dosing (exosome arm only) ------------------------------------------------------------
 DOSE_PARTICLES = 2 * 10**11
 DOSE_VOLUME_ML = Decimal("100")
+# A measured particle count or volume within +/-10% of the protocol dose is on protocol (both
+# ends included); outside it the dose needs a deviation_reason (SPEC §2.4).
+DOSE_AMOUNT_TOLERANCE = Decimal("0.10")
 MIN_INFUSION_DURATION = timedelta(minutes=120)
 MIN_INTERVAL_BETWEEN_DOSES = timedelta(hours=48)
 
@@ -97,13 +100,21 @@ VISIT_WINDOWS: dict[int, Window] = {
     84: Window(84, 7, 7),
 }
 FINAL_VISIT_DAY = 84  # recording it completes the participant
+# After a liver transplant or treatment abandonment survival is still followed: these visits
+# stay in the schedule as vital-status contacts (SPEC §2.2).
+SURVIVAL_CONTACT_VISIT_DAYS: tuple[int, ...] = (28, 84)
 
 # --- endpoints ----------------------------------------------------------------------------------
 SURVIVAL_4W_DAY = 28
 SURVIVAL_12W_DAY = 84
 CONFIDENCE_LEVEL = 0.95
+# Landmarks (SPEC §1): seen alive at the Day 28 (Day 84) visit, whatever day of its window,
+# is alive at t = 28 (t = 84): such a participant is censored no earlier than that t.
+SURVIVAL_LANDMARKS: dict[int, int] = {28: SURVIVAL_4W_DAY, 84: SURVIVAL_12W_DAY}
 
 # --- safety reporting clocks ----------------------------------------------------------------
 SAE_REPORT_WITHIN = timedelta(hours=24)
 SUSAR_FATAL_OR_LIFE_THREATENING_WITHIN = timedelta(days=7)
 SUSAR_OTHER_WITHIN = timedelta(days=15)
+# A fatal or life-threatening SUSAR's complete follow-up report (ICH E2A): within 8 more days.
+SUSAR_FOLLOW_UP_AFTER = timedelta(days=8)

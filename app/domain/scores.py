@@ -315,8 +315,8 @@ def _final_meld(value: Decimal) -> int:
 
 
 # --- all scores whose inputs are present ------------------------------------------------------
-_COSSH_LABS = ("inr", "neutrophils", "total_bilirubin", "urea")
-_CHILD_PUGH_LABS = ("total_bilirubin", "albumin", "inr")
+COSSH_LABS: tuple[str, ...] = ("inr", "neutrophils", "total_bilirubin", "urea")
+CHILD_PUGH_LABS: tuple[str, ...] = ("total_bilirubin", "albumin", "inr")
 
 
 def compute_scores(
@@ -355,7 +355,7 @@ def compute_scores(
 def _cossh_from_labs(
     labs: Mapping[str, CanonicalLab], he_grade: int | None, age_years: int
 ) -> CosshResult | None:
-    if he_grade is None or any(k not in labs for k in _COSSH_LABS):
+    if he_grade is None or any(k not in labs for k in COSSH_LABS):
         return None
     return cossh_aclf_ii(
         inr=labs["inr"].value,
@@ -370,7 +370,7 @@ def _cossh_from_labs(
 def _child_pugh_from_labs(
     labs: Mapping[str, CanonicalLab], he_grade: int | None, ascites: str | None
 ) -> ChildPughResult | None:
-    if he_grade is None or ascites is None or any(k not in labs for k in _CHILD_PUGH_LABS):
+    if he_grade is None or ascites is None or any(k not in labs for k in CHILD_PUGH_LABS):
         return None
     return child_pugh(
         total_bilirubin_umol_l=labs["total_bilirubin"].value,

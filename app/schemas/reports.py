@@ -38,6 +38,12 @@ class EndpointsReportOut(OutputModel):
     as_of: date
     arms: dict[str, ArmEndpointsOut]
     logrank_p: float | None = Field(description="two-sided log-rank, control vs exosome")
+    adverse_outcome_4w_p: float | None = Field(
+        description="two-sided Fisher exact p, adverse outcome by week 4, control vs exosome"
+    )
+    adverse_outcome_12w_p: float | None = Field(
+        description="two-sided Fisher exact p, adverse outcome by week 12, control vs exosome"
+    )
     methods: dict[str, str]
 
 
@@ -84,19 +90,39 @@ class ConsortOut(OutputModel):
 
 
 class SafetyGroupOut(OutputModel):
-    participants: int = Field(description="randomized to the arm (null group: with an AE)")
+    participants: int = Field(
+        description="arms: the arm's safety set (control: randomized; exosome: dosed); "
+        "not_randomized: participants with an event"
+    )
     participants_with_ae: int
     participants_with_sae: int
-    events: int
+    events: int = Field(description="arms: treatment-emergent events only")
     serious_events: int
+    grade_3_or_higher_events: int = Field(description="CTCAE v5 grade 3, 4 or 5")
+    related_events: int = Field(description="related to the study drug: possible or more")
     events_by_grade: dict[str, int] = Field(description="CTCAE v5 grade 1-5")
     susars: int
     fatal_events: int
     deaths: int = Field(description="participants with a recorded death outcome")
 
 
+class SafetyExclusionsOut(OutputModel):
+    events_not_treatment_emergent: int = Field(
+        description="events of safety-set participants with onset before Day 1 or, in the "
+        "exosome arm, before the first dose"
+    )
+    events_outside_safety_set: int = Field(
+        description="events of randomized participants outside the safety set"
+    )
+    exosome_participants_never_dosed: int
+
+
 class SafetyReportOut(OutputModel):
-    arms: dict[str, SafetyGroupOut]
+    arms: dict[str, SafetyGroupOut] = Field(
+        description="treatment-emergent events over each arm's safety set"
+    )
+    excluded: SafetyExclusionsOut
     not_randomized: SafetyGroupOut = Field(
         description="events of participants never randomized (screening period)"
     )
+    definitions: dict[str, str]

@@ -58,7 +58,15 @@ class AdverseEventPatch(InputModel):
     expectedness: Code | None = None
     action_taken: Code | None = None
     outcome: Code | None = None
-    aware_at: datetime | None = None
+    aware_at: datetime | None = Field(
+        default=None,
+        description="the first awareness is never changed: only its current value is accepted",
+    )
+    serious_aware_at: AwareDatetime | None = Field(
+        default=None,
+        description="with the follow-up that makes the event serious: when the site knew it was"
+        " serious (default: now); the 24-h clock runs from it",
+    )
     dose_id: uuid.UUID | None = None
     reason: Reason
 
@@ -69,6 +77,15 @@ class SponsorReportIn(InputModel):
         default=False,
         description="true: the SUSAR's expedited report (also records the SAE report if it "
         "is not recorded yet); false: the SAE report within 24 h",
+    )
+    follow_up: bool = Field(
+        default=False,
+        description="true: the complete follow-up report of a fatal or life-threatening SUSAR",
+    )
+    sponsor_aware_at: AwareDatetime | None = Field(
+        default=None,
+        description="when the sponsor learned of the event (default: reported_at of the first "
+        "report); the SUSAR clock runs from it",
     )
 
 
@@ -87,19 +104,34 @@ class AdverseEventOut(OutputModel):
     expectedness: str
     action_taken: str | None
     outcome: str
-    aware_at: datetime
+    aware_at: datetime = Field(description="the site's first awareness (never changed)")
+    serious_aware_at: datetime | None = Field(
+        description="when the site knew the event was serious (= aware_at when recorded serious)"
+    )
+    sponsor_aware_at: datetime | None = Field(description="when the sponsor learned of it")
     dose_id: uuid.UUID | None
     susar: bool
-    report_due_at: datetime | None = Field(description="serious: aware_at + 24 h; else null")
+    treatment_emergent: bool = Field(
+        description="onset on or after Day 1 and, in the exosome arm, on or after the first dose"
+    )
+    report_due_at: datetime | None = Field(
+        description="serious: serious_aware_at + 24 h; else null"
+    )
     expedited_due_at: datetime | None = Field(
-        description="SUSAR: aware_at + 7 days if fatal or life-threatening, else + 15 days"
+        description="SUSAR: (sponsor_aware_at, else serious_aware_at) + 7 days if fatal or "
+        "life-threatening, else + 15 days"
+    )
+    follow_up_due_at: datetime | None = Field(
+        description="fatal or life-threatening SUSAR: expedited_due_at + 8 days"
     )
     reported_at: datetime | None
     expedited_reported_at: datetime | None
+    follow_up_reported_at: datetime | None
     report_status: str = Field(
         description="not_required, pending, overdue, reported_on_time, reported_late"
     )
     expedited_report_status: str
+    follow_up_report_status: str
     overdue: bool = Field(description="a required report is unreported past its due time")
     version: int
     created_at: datetime

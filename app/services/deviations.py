@@ -21,10 +21,8 @@ from app.auth import Principal
 from app.db.models import Participant, ProtocolDeviation, Randomization
 from app.db.repositories import randomization as randomization_repo
 from app.db.repositories import treatment as repo
-from app.domain.deviations import STATUS_AFTER_OUTCOME, DeviationFinding
+from app.domain.deviations import DeviationFinding, TerminalEvent
 from app.services.participants import visible
-
-# Participant status reached through each outcome type (SPEC §2.2).
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +34,7 @@ class TreatmentContext:
     timezone: ZoneInfo
     outcomes: dict[str, date]
     now: datetime
+    completed_on: date | None = None  # the Day 84 visit's date, for a `completed` participant
 
     @property
     def arm(self) -> str | None:
@@ -57,15 +56,12 @@ class TreatmentContext:
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.timezone).date()
 
-    def terminal_date(self) -> date | None:
-        """When follow-up ended for a status reached through outcomes: the first outcome.
-
-        (A death after a liver transplant leaves the status `died`, but the visits stopped
-        applying at the transplant.)
-        """
-        if self.participant.status not in STATUS_AFTER_OUTCOME.values() or not self.outcomes:
-            return None
-        return min(self.outcomes.values())
+    def terminal_event(self) -> TerminalEvent | None:
+        """The earliest event that ended treatment (an outcome, or completion), if any."""
+        events = [TerminalEvent(kind, on) for kind, on in self.outcomes.items()]
+        if self.completed_on is not None:
+            events.append(TerminalEvent("completed", self.completed_on))
+        return min(events, key=lambda e: e.on, default=None)
 
 
 async def load_context(
@@ -75,12 +71,14 @@ async def load_context(
     participant = await visible(session, principal, participant_id, lock=lock)
     allocation = await randomization_repo.for_participant(session, participant.id)
     zone = await repo.site_timezone(session, participant.site_id)
+    completed = participant.status == "completed"
     return TreatmentContext(
         participant=participant,
         allocation=allocation,
         timezone=ZoneInfo(zone),
         outcomes=await repo.outcome_dates(session, participant.id),
         now=clock.utc_now(),
+        completed_on=await repo.final_visit_date(session, participant.id) if completed else None,
     )
 
 

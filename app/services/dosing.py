@@ -5,8 +5,8 @@ time zone, the doses already recorded, a recorded death, now), applies the decis
 writes the dose with its protocol deviations in the request's transaction.
 
 Corrections (PATCH) re-run the same checks on the merged record, with the dose itself left
-out of "existing". They are accepted after a terminal event (a recorded dose can always be
-cleaned), but every data rule (times, death date, windows, deviation reason) still applies.
+out of "existing". Like late entries they are accepted after a terminal event as long as the
+dose does not start after it; every data rule (times, windows, deviation reason) applies.
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from app.db.audit_context import set_reason
 from app.db.models import Dose, ProtocolDeviation
 from app.db.repositories import treatment as repo
 from app.domain import protocol
-from app.domain.deviations import TERMINAL_STATUSES, DeviationFinding
+from app.domain.deviations import DeviationFinding
 from app.domain.dosing import (
     GIVEN,
     NOT_ADMINISTERED,
     DoseRecordView,
-    ScheduledDose,
     check_dose,
     check_not_administered,
-    dosing_schedule,
 )
+from app.domain.dosing_schedule import ScheduledDose, dosing_schedule
 from app.domain.errors import FieldError, InvalidData, NotFound
 from app.domain.study_days import study_day
 from app.schemas.treatment import (
@@ -103,7 +102,7 @@ async def correct(
         raise InvalidData.one("status", "cannot be null")
     merged = _merged(dose, changes)
     others = [d for d in await repo.doses(session, ctx.participant.id) if d.id != dose.id]
-    findings = _check(ctx, merged, [view(d) for d in others], _correctable(ctx))
+    findings = _check(ctx, merged, [view(d) for d in others], ctx.participant.status)
     _refuse_overtaking(merged, others)
     await set_reason(session, data.reason)
     for name, value in _columns(merged, findings).items():
@@ -132,9 +131,11 @@ def _check(
         check_not_administered(
             arm=ctx.arm,
             participant_status=status,
+            day1=ctx.day1 or ctx.today,
             existing=existing,
             dose_number=data.dose_number,
             reason=data.reason,
+            terminal=ctx.terminal_event(),
         )
         return []
     _refuse_fields(
@@ -162,13 +163,8 @@ def _check(
         deviation_reason=data.deviation_reason,
         death_date=ctx.death_date,
         site_timezone=ctx.timezone,
+        terminal=ctx.terminal_event(),
     )
-
-
-def _correctable(ctx: TreatmentContext) -> str:
-    """A correction is data cleaning: a terminal status does not forbid it."""
-    status = ctx.participant.status
-    return "randomized" if status in TERMINAL_STATUSES else status
 
 
 def _refuse_fields(data: DoseIn, names: tuple[str, ...], message: str) -> None:
@@ -314,6 +310,7 @@ async def schedule(
         day1=ctx.day1,
         existing=[view(d) for d in doses],
         today=ctx.today,
+        terminal=ctx.terminal_event(),
     )
     out.doses = [_scheduled_out(s, doses) for s in decided.doses]
     out.next_dose = _scheduled_out(decided.next_dose, doses) if decided.next_dose else None

@@ -1,16 +1,13 @@
 """Outcomes: each recorded event moves the participant to its terminal status (SPEC §2.2).
 
-Transitions (a 409 otherwise):
-- from `randomized`: any outcome; the status becomes the outcome's (death -> `died`);
-- from `liver_transplant`, `treatment_abandoned`, `withdrawn`, `lost_to_follow_up`: only a
-  death (survival follow-up continues after these events; the status becomes `died`).
-Not from `completed` (follow-up ended with the Day 84 visit), `died` (one death only) or
-before randomization.
+Which outcome may follow which status is the domain's (`app.domain.outcomes`): a death may
+always be recorded for a randomized participant who has not died (from `completed` too);
+nothing else follows a terminal status.
 
 Dates (422, field `date`): not before Day 1, not in the future (a date that has begun nowhere
-yet), and a death not before any evidence the participant was alive: a visit with vital status
-alive, a dose given, an adverse event's onset or end, an earlier outcome's date; and not after
-a visit that found the participant dead.
+yet). A death, and a loss to follow-up (its date is the date of last contact), not before any
+sign of life: a visit with vital status alive, a dose given, an adverse event's onset or end,
+an earlier outcome's date. A death also not after a visit that found the participant dead.
 """
 
 from __future__ import annotations
@@ -27,29 +24,11 @@ from app.db.models import Outcome, Participant, Randomization, Site
 from app.db.repositories import outcomes as repo
 from app.db.repositories import randomization as randomization_repo
 from app.domain.deviations import STATUS_AFTER_OUTCOME
-from app.domain.errors import FieldError, InvalidData, StateConflict
+from app.domain.errors import FieldError, InvalidData
+from app.domain.outcomes import DATED_BY_LAST_SIGN_OF_LIFE, DEATH, check_transition
 from app.schemas.outcomes import OutcomeIn
 from app.services.participants import visible
 from app.services.randomization import local_date
-
-# Survival is still followed after these: a later death may be recorded.
-DEATH_STILL_RECORDABLE = frozenset(
-    {"liver_transplant", "treatment_abandoned", "withdrawn", "lost_to_follow_up"}
-)
-
-
-def check_transition(status: str, outcome_type: str) -> None:
-    if status == "randomized":
-        return
-    if outcome_type == "death" and status in DEATH_STILL_RECORDABLE:
-        return
-    if status == "died":
-        raise StateConflict("The participant's death is already recorded; nothing may follow it")
-    if status == "completed":
-        raise StateConflict("The participant completed follow-up (Day 84); no outcome follows")
-    if status in DEATH_STILL_RECORDABLE:
-        raise StateConflict(f"The participant is '{status}'; only a death may still be recorded")
-    raise StateConflict(f"An outcome needs a randomized participant (status '{status}')")
 
 
 async def record(
@@ -60,8 +39,8 @@ async def record(
     check_transition(participant.status, data.type)
     assert allocation is not None  # every status that passes the transition is randomized
     errors = list(_date_errors(data.date, allocation.day1))
-    if data.type == "death":
-        errors += [e async for e in _alive_after(session, participant, data.date)]
+    if data.type in DATED_BY_LAST_SIGN_OF_LIFE:
+        errors += [e async for e in _alive_after(session, participant, data.type, data.date)]
     if errors:
         raise InvalidData(errors)
     outcome = Outcome(
@@ -86,9 +65,9 @@ def _date_errors(when: date, day1: date) -> Iterator[FieldError]:
 
 
 async def _alive_after(
-    session: AsyncSession, participant: Participant, death: date
+    session: AsyncSession, participant: Participant, kind: str, when: date
 ) -> AsyncIterator[FieldError]:
-    """Every record proving the participant alive after the proposed death date."""
+    """Every record proving the participant alive (in contact) after the proposed date."""
     site = await session.get(Site, participant.site_id)
     zone = site.timezone if site else "UTC"
     evidence: list[tuple[str, date | None]] = [
@@ -102,11 +81,11 @@ async def _alive_after(
     evidence.append(("a dose given", local_date(dose_start, zone) if dose_start else None))
     for earlier in await repo.for_participant(session, participant.id):
         evidence.append((f"the {earlier.type} outcome", earlier.outcome_date))
-    for what, when in evidence:
-        if when is not None and when > death:
-            yield FieldError("date", f"is before {what} recorded on {when.isoformat()}")
+    for what, seen in evidence:
+        if seen is not None and seen > when:
+            yield FieldError("date", f"is before {what} recorded on {seen.isoformat()}")
     dead_at_visit = await repo.earliest_dead_visit(session, participant.id)
-    if dead_at_visit is not None and death > dead_at_visit:
+    if kind == DEATH and dead_at_visit is not None and when > dead_at_visit:
         yield FieldError(
             "date",
             f"is after a visit on {dead_at_visit.isoformat()} that recorded vital status dead",

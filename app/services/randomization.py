@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.auth import Principal
 from app.db.audit_context import set_reason
-from app.db.models import AllocationList, AllocationSlot, Randomization, Site
+from app.db.models import AllocationList, AllocationSlot, Randomization, Screening, Site
 from app.db.repositories import participants as participants_repo
 from app.db.repositories import randomization as repo
 from app.domain import protocol
@@ -23,6 +23,7 @@ from app.domain.randomization import (
     commitment_sha256,
     generate_allocation_list,
 )
+from app.domain.readiness import Baseline, randomization_refusals
 from app.schemas.randomization import AllocationListIn
 from app.services.participants import visible
 
@@ -93,6 +94,16 @@ async def verify_list(
     return record, commitment_sha256(regenerated), stored == expected
 
 
+def _baseline(screening: Screening) -> Baseline:
+    return Baseline(
+        assessment_date=screening.assessment_date,
+        lab_keys=frozenset(screening.labs),
+        he_grade=screening.he_grade,
+        ascites=screening.ascites,
+        has_symptoms=bool(screening.symptoms),
+    )
+
+
 def local_date(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
@@ -109,20 +120,21 @@ async def randomize(
         raise StateConflict(
             f"Only an eligible participant can be randomized (status '{participant.status}')"
         )
-    if await participants_repo.latest_consent(session, participant.id) is None:
-        raise StateConflict("Informed consent must be recorded before randomization")
     site = await session.get(Site, participant.site_id)
     assert site is not None
     now = clock.utc_now()
     day1 = local_date(now, site.timezone)
     screening = await participants_repo.latest_screening(session, participant.id)
-    assert screening is not None
-    age = (day1 - screening.assessment_date).days
-    if age > protocol.SCREENING_VALID_DAYS or age < 0:
-        raise StateConflict(
-            f"The baseline screening of {screening.assessment_date} is not within "
-            f"{protocol.SCREENING_VALID_DAYS} days before randomization; screen again"
-        )
+    assert screening is not None  # eligible means screened
+    consent = await participants_repo.latest_consent(session, participant.id)
+    reasons = randomization_refusals(
+        date_of_birth=participant.date_of_birth,
+        day1=day1,
+        consent_date=consent.consent_date if consent else None,
+        baseline=_baseline(screening),
+    )
+    if reasons:
+        raise StateConflict("; ".join(reasons))
     allocation_list = await repo.active_list_for_update(session)
     if allocation_list is None:
         raise StateConflict("No active allocation list; a statistician must create one")

@@ -22,7 +22,14 @@ from app.db.models import AdverseEvent
 from app.db.repositories import reports as repo
 from app.domain import endpoints as stats
 from app.domain import protocol
-from app.domain.adverse_events import AdverseEventInput, is_fatal
+from app.domain.adverse_events import is_fatal
+from app.domain.safety_analysis import (
+    Exposure,
+    in_safety_set,
+    is_related,
+    is_severe,
+    is_treatment_emergent,
+)
 from app.schemas.reports import (
     ArmEndpointsOut,
     ChangeSummaryOut,
@@ -32,10 +39,12 @@ from app.schemas.reports import (
     EndpointsReportOut,
     EstimateOut,
     ExcludedOut,
+    SafetyExclusionsOut,
     SafetyGroupOut,
     SafetyReportOut,
     ScreenFailuresOut,
 )
+from app.services.adverse_events import stored_input
 
 SCORES = ("cossh_aclf_ii", "child_pugh", "symptom_score")
 ADVERSE_OUTCOMES = frozenset({"death", "treatment_abandoned", "liver_transplant"})
@@ -45,12 +54,17 @@ ALIVE_ON_DATE = frozenset(
 )
 METHODS = {
     "population": "intention to treat: every randomized participant, by randomized arm",
-    "survival_time": "death date - Day 1 in days; else censored at the last date known alive",
+    "survival_time": "death date - Day 1 in days; else censored at the latest sign of life "
+    "(Day 1, visits alive, doses, withdrawal/loss-to-follow-up/transplant/abandonment dates), "
+    "no earlier than t=28 (t=84) when seen alive at the Day 28 (Day 84) visit",
     "survival": "Kaplan-Meier S(t) = P(T > t) (scipy.stats.ecdf), 95% CI log-log",
     "adverse_outcome": "death, treatment abandonment or liver transplant at t <= 7k days, "
     "over the randomized; 95% Wilson score interval (scipy.stats.binomtest)",
     "logrank_p": "two-sided log-rank test of overall survival (scipy.stats.logrank)",
-    "change_from_baseline": "visit score - latest screening score; n, mean, sample SD",
+    "adverse_outcome_p": "two-sided Fisher exact test, control vs exosome (scipy.stats."
+    "fisher_exact)",
+    "change_from_baseline": "visit score - latest screening score; n, mean, sample SD; "
+    "assessments after a liver transplant or treatment abandonment are left out",
 }
 
 
@@ -70,17 +84,24 @@ async def cohort(session: AsyncSession) -> Cohort:
     by_participant: dict[uuid.UUID, list[tuple[str, date]]] = defaultdict(list)
     for pid, kind, when in await repo.outcomes(session):
         by_participant[pid].append((kind, when))
-    alive_visits = await repo.latest_alive_visits(session)
+    alive_visits = await repo.alive_visits(session)
+    dose_dates = await repo.dose_dates(session)
     records, adverse = [], []
     for a in allocations:
         events = by_participant.get(a.participant_id, [])
         death = next((d for kind, d in events if kind == "death"), None)
+        visits = alive_visits.get(a.participant_id, [])
         alive = [a.day1, *(d for kind, d in events if kind in ALIVE_ON_DATE)]
-        if a.participant_id in alive_visits:
-            alive.append(alive_visits[a.participant_id])
+        alive += [when for _, when in visits]
+        if a.participant_id in dose_dates:
+            alive.append(dose_dates[a.participant_id][1])
         records.append(
             stats.survival_record(
-                arm=a.arm, day1=a.day1, death_date=death, last_known_alive=max(alive)
+                arm=a.arm,
+                day1=a.day1,
+                death_date=death,
+                alive_on=alive,
+                seen_alive_at_visits=[day for day, _ in visits],
             )
         )
         firsts = [d for kind, d in events if kind in ADVERSE_OUTCOMES]
@@ -109,7 +130,12 @@ async def endpoints(session: AsyncSession) -> EndpointsReportOut:
         for arm, line in report.arms.items()
     }
     return EndpointsReportOut(
-        as_of=clock.utc_now().date(), arms=arms, logrank_p=report.logrank_p, methods=METHODS
+        as_of=clock.utc_now().date(),
+        arms=arms,
+        logrank_p=report.logrank_p,
+        adverse_outcome_4w_p=report.adverse_outcome_4w_p,
+        adverse_outcome_12w_p=report.adverse_outcome_12w_p,
+        methods=METHODS,
     )
 
 
@@ -125,10 +151,11 @@ async def change_from_baseline(
     """Per arm, per score, per protocol visit day: n, mean and SD of visit - baseline."""
     arm_of = {a.participant_id: a.arm for a in await repo.allocations(session)}
     baselines = await repo.latest_screenings(session)
+    ended = await _intercurrent_event_dates(session)
     changes: dict[tuple[str, str, int], list[float]] = defaultdict(list)
-    for pid, day, scores in await repo.visit_scores(session):
+    for pid, day, when, scores in await repo.visit_scores(session):
         baseline = baselines.get(pid)
-        if pid not in arm_of or baseline is None:
+        if pid not in arm_of or baseline is None or when > ended.get(pid, when):
             continue
         for name in SCORES:
             now, then = _score(scores, name), _score(baseline.scores, name)
@@ -143,6 +170,16 @@ async def change_from_baseline(
         }
         for arm in protocol.ARMS
     }
+
+
+async def _intercurrent_event_dates(session: AsyncSession) -> dict[uuid.UUID, date]:
+    """Per participant, the first event after which assessments no longer measure the
+    treatment (a new liver; treatment abandoned): `stats.ENDS_CHANGE_FROM_BASELINE`."""
+    ended: dict[uuid.UUID, date] = {}
+    for pid, kind, when in await repo.outcomes(session):
+        if kind in stats.ENDS_CHANGE_FROM_BASELINE:
+            ended[pid] = min(when, ended.get(pid, when))
+    return ended
 
 
 def _summary(day: int, values: Sequence[float]) -> ChangeSummaryOut:
@@ -177,9 +214,9 @@ def endpoints_csv(report: EndpointsReportOut) -> str:
             for s in summaries:
                 row = [arm, f"change_{name}", s.visit_day, s.n, "", "", ""]
                 writer.writerow([*row, *_cells(s.mean, s.sd)])
-    writer.writerow(
-        ["control_vs_exosome", "logrank_p", "", "", *_cells(report.logrank_p), "", "", "", ""]
-    )
+    for measure in ("logrank_p", "adverse_outcome_4w_p", "adverse_outcome_12w_p"):
+        p = getattr(report, measure)
+        writer.writerow(["control_vs_exosome", measure, "", "", *_cells(p), "", "", "", ""])
     return out.getvalue()
 
 
@@ -253,7 +290,7 @@ async def consort(session: AsyncSession) -> ConsortOut:
     screenings = await repo.latest_screenings(session)
     statuses = await repo.statuses(session)
     allocations = await repo.allocations(session)
-    dosed = await repo.dosed_participants(session)
+    dosed = set(await repo.dose_dates(session))
     kinds: dict[uuid.UUID, set[str]] = defaultdict(set)
     for pid, kind, _ in await repo.outcomes(session):
         kinds[pid].add(kind)
@@ -315,23 +352,59 @@ def _consort_arm(
 
 # --- safety ---------------------------------------------------------------------------------
 
+SAFETY_DEFINITIONS = {
+    "treatment_emergent": "onset on or after Day 1 and, in the exosome arm, on or after the "
+    "date of the first dose given",
+    "safety_set": "every randomized control participant and every exosome participant with "
+    "at least one dose given",
+    "related": "relatedness possible, probable or definite",
+    "grade_3_or_higher": "CTCAE v5 grade 3, 4 or 5",
+}
+
 
 async def safety(session: AsyncSession) -> SafetyReportOut:
     allocations = await repo.allocations(session)
-    arm_of = {a.participant_id: a.arm for a in allocations}
+    doses = await repo.dose_dates(session)
+    exposure = {
+        a.participant_id: Exposure(a.arm, a.day1, doses[a.participant_id][0])
+        if a.participant_id in doses
+        else Exposure(a.arm, a.day1, None)
+        for a in allocations
+    }
     died = {pid for pid, kind, _ in await repo.outcomes(session) if kind == "death"}
     events = await repo.adverse_events(session)
+    in_set = {pid for pid, e in exposure.items() if in_safety_set(e)}
+    emergent = [
+        e
+        for e in events
+        if e.participant_id in in_set
+        and is_treatment_emergent(e.onset_date, exposure[e.participant_id])
+    ]
     arms = {
         arm: _safety_group(
-            [e for e in events if arm_of.get(e.participant_id) == arm],
-            members=[a.participant_id for a in allocations if a.arm == arm],
+            [e for e in emergent if exposure[e.participant_id].arm == arm],
+            members=[pid for pid in in_set if exposure[pid].arm == arm],
             died=died,
         )
         for arm in protocol.ARMS
     }
-    outside = [e for e in events if e.participant_id not in arm_of]
-    members = sorted({e.participant_id for e in outside})
-    return SafetyReportOut(arms=arms, not_randomized=_safety_group(outside, members, died))
+    outside = [e for e in events if e.participant_id not in exposure]
+    excluded = SafetyExclusionsOut(
+        events_not_treatment_emergent=sum(1 for e in events if e.participant_id in in_set)
+        - len(emergent),
+        events_outside_safety_set=sum(
+            1 for e in events if e.participant_id in exposure and e.participant_id not in in_set
+        ),
+        exosome_participants_never_dosed=sum(
+            1 for pid, e in exposure.items() if e.arm == stats.EXOSOME_ARM and pid not in in_set
+        ),
+    )
+    return SafetyReportOut(
+        arms=arms,
+        excluded=excluded,
+        not_randomized=_safety_group(outside, sorted({e.participant_id for e in outside}), died),
+        definitions=SAFETY_DEFINITIONS,
+    )
 
 
 def _safety_group(
@@ -345,6 +418,8 @@ def _safety_group(
         participants_with_sae=len({e.participant_id for e in events if e.serious}),
         events=len(events),
         serious_events=sum(1 for e in events if e.serious),
+        grade_3_or_higher_events=sum(1 for e in events if is_severe(e.ctcae_grade)),
+        related_events=sum(1 for e in events if is_related(e.relatedness)),
         events_by_grade={str(g): grades.get(g, 0) for g in range(1, 6)},
         susars=sum(1 for e in events if e.susar),
         fatal_events=sum(1 for e in events if _fatal(e)),
@@ -353,16 +428,4 @@ def _safety_group(
 
 
 def _fatal(event: AdverseEvent) -> bool:
-    return is_fatal(
-        AdverseEventInput(
-            term=event.term,
-            onset_date=event.onset_date,
-            ctcae_grade=event.ctcae_grade,
-            serious=event.serious,
-            seriousness_criteria=tuple(event.seriousness_criteria),
-            relatedness=event.relatedness,
-            expectedness=event.expectedness,
-            outcome=event.outcome,
-            aware_at=event.aware_at,
-        )
-    )
+    return is_fatal(stored_input(event))

@@ -9,6 +9,8 @@ Day 84 visit (vital status alive) moves a `randomized` participant to `completed
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +29,7 @@ from app.domain.errors import FieldError, InvalidData, NotFound
 from app.domain.scores import compute_scores
 from app.domain.study_days import study_day
 from app.domain.units import CanonicalLab, Quantity, canonicalize_labs
-from app.domain.visits import check_visit, visit_schedule
+from app.domain.visits import ASSESSMENT_FIELDS, check_visit, visit_schedule
 from app.schemas.treatment import (
     DeviationOut,
     ScoreAssessmentOut,
@@ -55,7 +57,12 @@ async def record(
 ) -> tuple[Visit, list[ProtocolDeviation], TreatmentContext]:
     ctx = await load_context(session, principal, participant_id, lock=True)
     recorded = await repo.visits(session, ctx.participant.id)
-    findings = _check(ctx, data.visit_day, data.visit_date, recorded, data.deviation_reason)
+    findings = _check(
+        ctx,
+        VisitFacts(data.visit_day, data.visit_date, data.vital_status, _assessments(data)),
+        recorded,
+        data.deviation_reason,
+    )
     labs = canonical(data.labs)
     symptoms = data.symptoms.model_dump() if data.symptoms else None
     visit = Visit(
@@ -108,9 +115,11 @@ async def correct(
     visit_date = data.visit_date if "visit_date" in sent and data.visit_date else visit.visit_date
     reason = data.deviation_reason if "deviation_reason" in sent else visit.deviation_reason
     others = [v for v in await repo.visits(session, ctx.participant.id) if v.id != visit.id]
-    findings = _check(ctx, visit.visit_day, visit_date, others, reason)
     labs = canonical(data.labs or {}) if "labs" in sent else _stored_labs(visit.labs)
     merged = _merged(visit, data, sent)
+    after = {**_columns_of(visit), **merged, "labs": labs}
+    facts = VisitFacts(visit.visit_day, visit_date, after["vital_status"], _assessments(after))
+    findings = _check(ctx, facts, others, reason)
     await set_reason(session, data.reason)
     visit.visit_date = visit_date
     visit.labs = labs_json(labs)
@@ -138,21 +147,42 @@ async def correct(
     return visit, deviations, ctx
 
 
+@dataclass(frozen=True, slots=True)
+class VisitFacts:
+    """What the visit rules look at: which visit, when, vital status, what it carries."""
+
+    visit_day: int
+    visit_date: date
+    vital_status: str
+    assessments: frozenset[str]
+
+
+def _assessments(values: VisitIn | dict[str, Any]) -> frozenset[str]:
+    """The clinical fields a visit carries (a vital-status contact carries none)."""
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    return frozenset(name for name in ASSESSMENT_FIELDS if get(name) not in (None, {}))
+
+
+def _columns_of(visit: Visit) -> dict[str, Any]:
+    return {name: getattr(visit, name) for name in ("vital_status", *ASSESSMENT_FIELDS)}
+
+
 def _check(
     ctx: TreatmentContext,
-    visit_day: int,
-    visit_date: Any,
+    facts: VisitFacts,
     recorded: list[Visit],
     deviation_reason: str | None,
 ) -> list[DeviationFinding]:
     return check_visit(
         # unused when not randomized: that is refused before any date is looked at
         day1=ctx.day1 or ctx.today,
-        visit_day=visit_day,
-        visit_date=visit_date,
+        visit_day=facts.visit_day,
+        visit_date=facts.visit_date,
         today=ctx.today,
         recorded_days=[v.visit_day for v in recorded],
-        death_date=ctx.death_date,
+        outcomes=ctx.outcomes,
+        vital_status=facts.vital_status,
+        assessments=facts.assessments,
         deviation_reason=deviation_reason,
         participant_status=ctx.participant.status,
     )
@@ -280,8 +310,7 @@ async def visits_with_schedule(
     slots = visit_schedule(
         day1=ctx.day1,
         recorded={day: v.visit_date for day, v in by_day.items()},
-        participant_status=ctx.participant.status,
-        terminal_date=_terminal_date(ctx, by_day),
+        outcomes=ctx.outcomes,
         today=ctx.today,
         baseline_date=baseline.assessment_date if baseline else None,
     )
@@ -302,12 +331,6 @@ async def visits_with_schedule(
         for s in slots
     ]
     return out
-
-
-def _terminal_date(ctx: TreatmentContext, by_day: dict[int, Visit]) -> Any:
-    if ctx.participant.status == "completed" and protocol.FINAL_VISIT_DAY in by_day:
-        return by_day[protocol.FINAL_VISIT_DAY].visit_date
-    return ctx.terminal_date()
 
 
 # --- score series --------------------------------------------------------------------------------

@@ -15,16 +15,6 @@ from tests.helpers import make_actor, make_randomized, make_site, randomized_day
 
 
 @pytest.fixture(scope="module")
-async def site(client, admin_headers):
-    return await make_site(client, admin_headers)
-
-
-@pytest.fixture(scope="module")
-async def investigator(client, admin_headers, site):
-    return await make_actor(client, admin_headers, "investigator", site)
-
-
-@pytest.fixture(scope="module")
 async def control(client, admin_headers, investigator):
     p, allocation = await make_randomized(client, admin_headers, investigator, arm="control")
     return p

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.treatment_helpers import dose_body, randomized, time_machine, visit_body
+from tests.api.treatment_helpers import dose_body, randomized, visit_body
 from tests.helpers import make_actor, make_site
 
 LIST = "/api/v1/protocol-deviations"
@@ -23,21 +23,6 @@ KEYS = {
     "participant_id",
     "created_at",
 }
-
-
-@pytest.fixture(scope="module")
-async def site(client, admin_headers):
-    return await make_site(client, admin_headers)
-
-
-@pytest.fixture(scope="module")
-async def investigator(client, admin_headers, site):
-    return await make_actor(client, admin_headers, "investigator", site)
-
-
-@pytest.fixture
-def travel(monkeypatch):
-    return time_machine(monkeypatch)
 
 
 @pytest.fixture

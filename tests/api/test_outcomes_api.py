@@ -17,16 +17,6 @@ from tests.helpers import (
 )
 
 
-@pytest.fixture(scope="module")
-async def site(client, admin_headers):
-    return await make_site(client, admin_headers)
-
-
-@pytest.fixture(scope="module")
-async def investigator(client, admin_headers, site):
-    return await make_actor(client, admin_headers, "investigator", site)
-
-
 def url(pid: str) -> str:
     return f"/api/v1/participants/{pid}/outcomes"
 

@@ -10,11 +10,6 @@ from tests.helpers import make_actor, make_participant, make_site, screening_bod
 
 
 @pytest.fixture(scope="module")
-async def site(client, admin_headers):
-    return await make_site(client, admin_headers)
-
-
-@pytest.fixture(scope="module")
 async def inv(client, admin_headers, site):
     return await make_actor(client, admin_headers, "investigator", site)
 

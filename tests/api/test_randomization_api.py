@@ -8,20 +8,9 @@ from tests.helpers import (
     make_actor,
     make_eligible,
     make_participant,
-    make_site,
     new_allocation_list,
     randomize,
 )
-
-
-@pytest.fixture(scope="module")
-async def site(client, admin_headers):
-    return await make_site(client, admin_headers)
-
-
-@pytest.fixture(scope="module")
-async def investigator(client, admin_headers, site):
-    return await make_actor(client, admin_headers, "investigator", site)
 
 
 @pytest.mark.parametrize(

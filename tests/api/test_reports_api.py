@@ -244,7 +244,7 @@ async def test_endpoints_as_csv(cohort):
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert len(rows) == 2 * (1 + 4 + 3 * 6) + 1
+    assert len(rows) == 2 * (1 + 4 + 3 * 6) + 3  # log-rank and the two Fisher p-values
     by_key = {(row["arm"], row["measure"], row["visit_day"]): row for row in rows}
     assert float(by_key[("control", "survival_4w", "")]["estimate"]) == pytest.approx(0.375)
     assert by_key[("exosome", "survival_4w", "")]["ci_low"] == ""
@@ -295,11 +295,14 @@ async def test_safety(cohort):
         "participants_with_sae": 1,
         "events": 2,
         "serious_events": 1,
+        "grade_3_or_higher_events": 1,
+        "related_events": 0,
         "events_by_grade": {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1},
         "susars": 0,
         "fatal_events": 1,
         "deaths": 2,
     }
+    assert exosome["participants"] == 3  # the safety set: the three dosed
     assert exosome["events"] == 1  # the voided event does not count
     assert exosome["events_by_grade"]["4"] == 0
     assert (exosome["susars"], exosome["participants_with_sae"], exosome["deaths"]) == (1, 1, 2)

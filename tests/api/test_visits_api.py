@@ -18,7 +18,6 @@ from tests.api.treatment_helpers import (
     labs,
     randomized,
     record_death,
-    time_machine,
     visit_body,
 )
 from tests.helpers import (
@@ -29,21 +28,6 @@ from tests.helpers import (
     randomize,
     screening_body,
 )
-
-
-@pytest.fixture(scope="module")
-async def site(client, admin_headers):
-    return await make_site(client, admin_headers)
-
-
-@pytest.fixture(scope="module")
-async def investigator(client, admin_headers, site):
-    return await make_actor(client, admin_headers, "investigator", site)
-
-
-@pytest.fixture
-def travel(monkeypatch):
-    return time_machine(monkeypatch)
 
 
 @pytest.fixture
@@ -313,8 +297,9 @@ async def test_score_series_with_change_from_baseline(client, investigator, part
     baseline, day4, day7 = series
     assert baseline["scores"]["cossh_aclf_ii"]["change_from_baseline"] == 0
     assert set(day4["scores"]) == {"symptom_score"}
-    # the screening has no symptom score: no baseline, so no change
-    assert day4["scores"]["symptom_score"]["change_from_baseline"] is None
+    symptoms = day4["scores"]["symptom_score"]
+    expected = symptoms["score"] - baseline["scores"]["symptom_score"]["score"]
+    assert symptoms["change_from_baseline"] == expected
     for name in ("cossh_aclf_ii", "child_pugh"):
         entry = day7["scores"][name]
         expected = entry["score"] - baseline["scores"][name]["score"]

@@ -3,25 +3,8 @@ stops counting (schedules, deviations, status)."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.api.treatment_helpers import dose_body, randomized, time_machine, visit_body
+from tests.api.treatment_helpers import dose_body, randomized, visit_body
 from tests.helpers import make_actor, make_site
-
-
-@pytest.fixture(scope="module")
-async def site(client, admin_headers):
-    return await make_site(client, admin_headers)
-
-
-@pytest.fixture(scope="module")
-async def investigator(client, admin_headers, site):
-    return await make_actor(client, admin_headers, "investigator", site)
-
-
-@pytest.fixture
-def travel(monkeypatch):
-    return time_machine(monkeypatch)
 
 
 def url(pid: str, suffix: str) -> str:

@@ -1,4 +1,4 @@
-"""Adverse-event consistency rules and reporting clocks (SPEC §2.6), without a database."""
+"""Adverse-event consistency rules and SUSAR classification (SPEC §2.6), without a database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from app.domain import protocol
 from app.domain.adverse_events import (
     ACTIONS_TAKEN,
     AE_OUTCOMES,
@@ -17,13 +16,8 @@ from app.domain.adverse_events import (
     RELATEDNESS,
     SERIOUSNESS_CRITERIA,
     AdverseEventInput,
-    ReportStatus,
     check_death_recorded,
-    expedited_due_at,
-    is_overdue,
     is_susar,
-    report_due_at,
-    report_status,
     requires_death_outcome,
     validate_adverse_event,
 )
@@ -349,53 +343,3 @@ def test_susar_needs_serious_related_and_unexpected() -> None:
 )
 def test_not_a_susar_without_each_ingredient(change: dict[str, Any]) -> None:
     assert not is_susar(replace(SAE, **change))
-
-
-# --- clocks -----------------------------------------------------------------------------------
-
-
-def test_sae_report_is_due_24_hours_after_awareness() -> None:
-    assert timedelta(hours=24) == protocol.SAE_REPORT_WITHIN
-    assert report_due_at(SAE) == datetime(2024, 3, 6, 10, 0, tzinfo=UTC)
-    assert report_due_at(MILD) is None
-
-
-def test_susar_clock_is_15_days_when_not_fatal_or_life_threatening() -> None:
-    assert expedited_due_at(SAE) == AWARE + timedelta(days=15)
-
-
-@pytest.mark.parametrize(
-    "ae",
-    [
-        replace(SAE, seriousness_criteria=("life_threatening",)),
-        replace(SAE, seriousness_criteria=("hospitalization", "life_threatening")),
-        FATAL,
-    ],
-    ids=["life_threatening", "hospitalization+life_threatening", "fatal"],
-)
-def test_susar_clock_is_7_days_when_fatal_or_life_threatening(ae: AdverseEventInput) -> None:
-    assert expedited_due_at(ae) == AWARE + timedelta(days=7)
-
-
-def test_no_expedited_clock_for_a_non_susar() -> None:
-    assert expedited_due_at(replace(SAE, expectedness="expected")) is None
-    assert expedited_due_at(MILD) is None
-
-
-def test_overdue_only_strictly_after_the_due_instant_and_while_unreported() -> None:
-    due = AWARE + timedelta(hours=24)
-    tick = timedelta(microseconds=1)
-    assert not is_overdue(due, None, due)
-    assert is_overdue(due, None, due + tick)
-    assert not is_overdue(due, due + tick, due + timedelta(days=1))
-    assert not is_overdue(None, None, due + timedelta(days=30))
-
-
-def test_report_status() -> None:
-    due = AWARE + timedelta(hours=24)
-    later = due + timedelta(hours=1)
-    assert report_status(None, None, later) is ReportStatus.NOT_REQUIRED
-    assert report_status(due, None, due) is ReportStatus.PENDING
-    assert report_status(due, None, later) is ReportStatus.OVERDUE
-    assert report_status(due, due, later) is ReportStatus.REPORTED_ON_TIME
-    assert report_status(due, later, later) is ReportStatus.REPORTED_LATE

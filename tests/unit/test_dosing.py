@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 
 from app.domain import protocol
-from app.domain.deviations import DeviationFinding
+from app.domain.deviations import DeviationFinding, TerminalEvent
 from app.domain.dosing import (
     DoseRecordView,
     check_dose,
     check_not_administered,
-    dosing_schedule,
+    within_tolerance,
 )
+from app.domain.dosing_schedule import dosing_schedule
 from app.domain.errors import InvalidData, StateConflict
 from app.domain.study_days import date_of_study_day
 
@@ -135,6 +136,27 @@ def test_wrong_particles_and_volume_are_findings() -> None:
     assert dose(volume_ml=Decimal("100.0")) == []
 
 
+@pytest.mark.parametrize(
+    ("particles", "volume", "expected"),
+    [
+        (198_000_000_000, "95", []),  # measured, within +/-10%: on protocol (review item 11)
+        (180_000_000_000, "90", []),  # the lower edges are on protocol
+        (220_000_000_000, "110", []),  # and so are the upper ones
+        (179_999_999_999, "100", ["wrong_particle_count"]),
+        (220_000_000_001, "110.01", ["wrong_particle_count", "wrong_volume"]),
+        (2 * 10**12, "100", ["wrong_particle_count"]),  # tenfold
+    ],
+)
+def test_amount_tolerance(particles: int, volume: str, expected: list[str]) -> None:
+    found = dose(particles=particles, volume_ml=Decimal(volume), deviation_reason="measured")
+    assert kinds(found) == expected
+
+
+def test_tolerance_is_exact_in_decimals() -> None:
+    assert within_tolerance(Decimal("110.00"), protocol.DOSE_VOLUME_ML)
+    assert not within_tolerance(Decimal("89.99"), protocol.DOSE_VOLUME_ML)
+
+
 def test_every_finding_is_its_own_error_without_reason() -> None:
     with pytest.raises(InvalidData) as exc:
         dose(started_at=at(6), ended_at=at(6) + timedelta(minutes=90), particles=10**11)
@@ -164,9 +186,9 @@ def test_interval_skips_a_dose_not_administered() -> None:
     [
         ({"arm": None, "participant_status": "eligible"}, "not randomized"),
         ({"arm": "control"}, "control arm"),
-        ({"participant_status": "died"}, "died"),
-        ({"participant_status": "withdrawn"}, "withdrawn"),
-        ({"participant_status": "completed"}, "completed"),
+        ({"terminal": TerminalEvent("death", date_of_study_day(DAY1, 3))}, "death"),
+        ({"terminal": TerminalEvent("withdrawn", date_of_study_day(DAY1, 2))}, "withdrawn"),
+        ({"terminal": TerminalEvent("liver_transplant", DAY1)}, "liver transplant"),
         ({"existing": history(4), "dose_number": 5, "started_at": at(13)}, "4 doses"),
         ({"existing": history(2)}, "already recorded"),
         (
@@ -180,6 +202,23 @@ def test_state_conflicts(overrides: dict[str, Any], text: str) -> None:
     with pytest.raises(StateConflict) as exc:
         dose(**overrides)
     assert text in exc.value.detail
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["death", "liver_transplant", "treatment_abandoned", "withdrawn", "lost_to_follow_up"],
+)
+def test_a_dose_before_a_terminal_event_may_be_entered_after_it(kind: str) -> None:
+    """Review item 4: refuse only doses that START after the event's date."""
+    on_day4 = TerminalEvent(kind, date_of_study_day(DAY1, 4))
+    assert dose(participant_status="died", terminal=on_day4) == []  # dose 2 starts on Day 4
+    with pytest.raises(StateConflict):
+        dose(started_at=at(5), terminal=on_day4)
+
+
+def test_completion_allows_late_entry_of_earlier_doses() -> None:
+    completed = TerminalEvent("completed", date_of_study_day(DAY1, 84))
+    assert dose(participant_status="completed", terminal=completed) == []
 
 
 def test_dose_number_zero_is_invalid() -> None:
@@ -231,6 +270,7 @@ def test_not_administered_needs_a_reason() -> None:
     args: dict[str, Any] = {
         "arm": "exosome",
         "participant_status": "randomized",
+        "day1": DAY1,
         "existing": history(1),
         "dose_number": 2,
     }
@@ -243,6 +283,25 @@ def test_not_administered_needs_a_reason() -> None:
         check_not_administered(**{**args, "arm": "control"}, reason="x")
     with pytest.raises(StateConflict):
         check_not_administered(**{**args, "dose_number": 1}, reason="x")
+
+
+def test_not_administered_only_for_a_dose_that_was_due() -> None:
+    args: dict[str, Any] = {
+        "arm": "exosome",
+        "participant_status": "withdrawn",
+        "day1": DAY1,
+        "existing": history(1),
+        "reason": "withdrew consent",
+    }
+    withdrawn = TerminalEvent("withdrawn", date_of_study_day(DAY1, 3))
+    check_not_administered(**args, dose_number=2, terminal=withdrawn)  # window opened Day 3
+    with pytest.raises(StateConflict) as exc:
+        check_not_administered(
+            **{**args, "existing": [*history(1), DoseRecordView(2, "not_administered")]},
+            dose_number=3,
+            terminal=withdrawn,
+        )
+    assert "never due" in exc.value.detail
 
 
 # --- schedule ------------------------------------------------------------------------------------
@@ -302,13 +361,31 @@ def test_next_dose_is_the_first_unrecorded() -> None:
 
 def test_schedule_not_applicable_for_control_and_terminal() -> None:
     assert set(schedule_on(5, arm="control", existing=[]).values()) == {"not_applicable"}
-    after_death = schedule_on(5, participant_status="died")
+    death_day2 = TerminalEvent("death", date_of_study_day(DAY1, 2))
+    after_death = schedule_on(5, participant_status="died", terminal=death_day2)
     assert after_death == {
         1: "given",
         2: "not_applicable",
         3: "not_applicable",
         4: "not_applicable",
     }
+    # a death on Day 4: dose 2 was due, its record is missing; nothing is "next"
+    death_day4 = TerminalEvent("death", date_of_study_day(DAY1, 4))
+    assert schedule_on(6, participant_status="died", terminal=death_day4) == {
+        1: "given",
+        2: "overdue",
+        3: "not_applicable",
+        4: "not_applicable",
+    }
+    sched = dosing_schedule(
+        arm="exosome",
+        participant_status="died",
+        day1=DAY1,
+        existing=history(1),
+        today=date_of_study_day(DAY1, 6),
+        terminal=death_day4,
+    )
+    assert sched.next_dose is None
     sched = dosing_schedule(
         arm="control", participant_status="randomized", day1=DAY1, existing=[], today=DAY1
     )

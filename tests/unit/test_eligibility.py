@@ -238,9 +238,19 @@ def test_bilirubin_threshold(tbil: str, unit: str, ok: bool) -> None:
         assert codes(decision) == ["aclf_total_bilirubin_below_threshold"]
 
 
-@pytest.mark.parametrize(("tbil", "ok"), [("200", True), ("199.9", False), ("171", False)])
-def test_bilirubin_threshold_with_uln(tbil: str, ok: bool) -> None:
-    decision = assess(labs=labs(total_bilirubin=q(tbil, "umol/L")), tbil_uln_umol_l=D("20"))
+@pytest.mark.parametrize(
+    ("tbil", "uln", "ok"),
+    [
+        # either criterion suffices: threshold = min(171, 10 x ULN) (SPEC §2.1, amended)
+        ("200", "21", True),  # the review's case: 10 x 21 = 210, but 200 >= 171
+        ("171", "20", True),
+        ("170.9999", "20", False),
+        ("160", "16", True),  # 10 x ULN below 171 lowers the threshold
+        ("159.9999", "16", False),
+    ],
+)
+def test_bilirubin_threshold_with_uln(tbil: str, uln: str, ok: bool) -> None:
+    decision = assess(labs=labs(total_bilirubin=q(tbil, "umol/L")), tbil_uln_umol_l=D(uln))
     assert decision.eligible is ok
 
 

@@ -14,6 +14,7 @@ from app.domain.endpoints import (
     Estimate,
     SurvivalRecord,
     adverse_outcome_day,
+    adverse_outcome_fisher_p,
     adverse_outcome_proportion,
     change_from_baseline_summary,
     endpoint_report,
@@ -51,13 +52,13 @@ BASIC = ctl((5, D), (10, C), (20, D), (30, D), (90, C))
 
 def test_death_is_an_event_at_days_from_day1() -> None:
     record = survival_record(
-        arm="exosome", day1=DAY1, death_date=DAY1 + timedelta(days=27), last_known_alive=None
+        arm="exosome", day1=DAY1, death_date=DAY1 + timedelta(days=27), alive_on=()
     )
     assert record == SurvivalRecord("exosome", 27, event=True)
 
 
 def test_death_on_day1_is_time_zero() -> None:
-    record = survival_record(arm="control", day1=DAY1, death_date=DAY1, last_known_alive=None)
+    record = survival_record(arm="control", day1=DAY1, death_date=DAY1, alive_on=())
     assert record == SurvivalRecord("control", 0, event=True)
 
 
@@ -66,34 +67,81 @@ def test_a_recorded_death_ignores_the_last_date_known_alive() -> None:
         arm="control",
         day1=DAY1,
         death_date=DAY1 + timedelta(days=40),
-        last_known_alive=DAY1 + timedelta(days=30),
+        alive_on=[DAY1 + timedelta(days=30)],
     )
     assert record == SurvivalRecord("control", 40, event=True)
 
 
 def test_no_death_is_censored_at_the_last_date_known_alive() -> None:
     record = survival_record(
-        arm="control", day1=DAY1, death_date=None, last_known_alive=DAY1 + timedelta(days=84)
+        arm="control", day1=DAY1, death_date=None, alive_on=[DAY1 + timedelta(days=84)]
     )
     assert record == SurvivalRecord("control", 84, event=False)
 
 
-@pytest.mark.parametrize("last_known_alive", [None, DAY1, DAY1 - timedelta(days=3)])
-def test_nothing_known_beyond_day1_is_censored_at_zero(last_known_alive: date | None) -> None:
-    record = survival_record(
-        arm="control", day1=DAY1, death_date=None, last_known_alive=last_known_alive
-    )
+@pytest.mark.parametrize("alive_on", [(), (DAY1,), (DAY1 - timedelta(days=3),)])
+def test_nothing_known_beyond_day1_is_censored_at_zero(alive_on: tuple[date, ...]) -> None:
+    record = survival_record(arm="control", day1=DAY1, death_date=None, alive_on=alive_on)
     assert record == SurvivalRecord("control", 0, event=False)
+
+
+@pytest.mark.parametrize(
+    ("visit_day", "seen_on_day", "t"),
+    [
+        (84, 84, 84),  # on target (t = 83): alive at the 12-week landmark (review item 1)
+        (84, 77, 84),  # the window's first day
+        (84, 91, 90),  # the window's last day: the later sign of life wins
+        (28, 25, 28),  # an early Day 28 visit: alive at the 4-week landmark
+        (13, 13, 12),  # no landmark for other visits
+    ],
+)
+def test_landmark_visits_censor_no_earlier_than_their_landmark(
+    visit_day: int, seen_on_day: int, t: int
+) -> None:
+    record = survival_record(
+        arm="control",
+        day1=DAY1,
+        death_date=None,
+        alive_on=[DAY1 + timedelta(days=seen_on_day - 1)],
+        seen_alive_at_visits=[visit_day],
+    )
+    assert record == SurvivalRecord("control", t, event=False)
+
+
+def test_on_schedule_trial_has_its_12_week_estimate() -> None:
+    """Review item 1: ten survivors per arm seen alive at the Day 84 visit on Day 84."""
+    records = [
+        survival_record(
+            arm=arm,
+            day1=DAY1,
+            death_date=None,
+            alive_on=[DAY1 + timedelta(days=83)],
+            seen_alive_at_visits=[28, 84],
+        )
+        for arm in ("control", "exosome")
+        for _ in range(10)
+    ]
+    report = endpoint_report(records, [(r.arm, None) for r in records])
+    for line in report.arms.values():
+        assert line.survival_12w.estimate == 1.0
+        assert line.survival_4w.estimate == 1.0
+
+
+def test_fisher_exact_p_of_the_adverse_outcomes() -> None:
+    outcomes = [("control", None)] * 5 + [("exosome", 9), ("exosome", 14), ("exosome", 19)]
+    outcomes += [("exosome", None)] * 2
+    randomized = {"control": 5, "exosome": 5}
+    # hypergeometric by hand: P(0 control cases | 3 cases in 10) = 10/120; two-sided 20/120
+    assert adverse_outcome_fisher_p(outcomes, randomized, 4) == pytest.approx(20 / 120)
+    assert adverse_outcome_fisher_p(outcomes, {"control": 0, "exosome": 5}, 4) is None
 
 
 def test_death_before_day1_and_unknown_arm_are_invalid() -> None:
     with pytest.raises(InvalidData) as exc:
-        survival_record(
-            arm="control", day1=DAY1, death_date=DAY1 - timedelta(days=1), last_known_alive=None
-        )
+        survival_record(arm="control", day1=DAY1, death_date=DAY1 - timedelta(days=1), alive_on=())
     assert exc.value.errors[0].field == "death_date"
     with pytest.raises(InvalidData):
-        survival_record(arm="placebo", day1=DAY1, death_date=None, last_known_alive=None)
+        survival_record(arm="placebo", day1=DAY1, death_date=None, alive_on=())
 
 
 def test_adverse_outcome_day_is_the_first_outcome() -> None:

@@ -27,7 +27,9 @@ def visit(**overrides: Any) -> list[DeviationFinding]:
         "visit_date": on(4),
         "today": TODAY,
         "recorded_days": [],
-        "death_date": None,
+        "outcomes": {},
+        "vital_status": "alive",
+        "assessments": {"labs", "he_grade"},
         "deviation_reason": None,
         "participant_status": "randomized",
     }
@@ -66,7 +68,8 @@ def test_window_edges(visit_day: int, inside: list[int], outside: list[int]) -> 
         ({"visit_day": 0}, "visit_day"),
         ({"visit_date": on(121)}, "visit_date"),
         ({"visit_date": on(0), "deviation_reason": "x"}, "visit_date"),
-        ({"death_date": on(3)}, "visit_date"),
+        ({"outcomes": {"death": on(3)}}, "visit_date"),
+        ({"outcomes": {"death": on(5)}, "vital_status": "dead", "assessments": ()}, "visit_date"),
     ],
 )
 def test_invalid_visits(overrides: dict[str, Any], field: str) -> None:
@@ -76,7 +79,35 @@ def test_invalid_visits(overrides: dict[str, Any], field: str) -> None:
 
 
 def test_visit_on_the_day_of_death_is_allowed() -> None:
-    assert visit(death_date=on(4)) == []
+    assert visit(outcomes={"death": on(4)}) == []
+
+
+def test_dead_needs_the_recorded_death_and_carries_no_assessments() -> None:
+    """Review item 5: a visit saying dead was silently ignored by the endpoints."""
+    with pytest.raises(StateConflict):
+        visit(vital_status="dead", assessments=set())
+    died = {"death": on(2)}
+    assert visit(vital_status="dead", assessments=set(), outcomes=died) == []
+    with pytest.raises(InvalidData) as exc:
+        visit(vital_status="dead", outcomes=died)
+    assert [e.field for e in exc.value.errors] == ["labs", "he_grade"]
+
+
+@pytest.mark.parametrize("kind", ["liver_transplant", "treatment_abandoned"])
+def test_only_survival_contacts_after_a_transplant_or_abandonment(kind: str) -> None:
+    """Review item 6: survival is still followed after these events."""
+    ended = {kind: on(5)}
+    assert visit(visit_day=28, visit_date=on(28), outcomes=ended, assessments=set()) == []
+    assert visit(visit_day=84, visit_date=on(84), outcomes=ended) == []
+    assert visit(visit_day=4, visit_date=on(4), outcomes=ended) == []  # before the event
+    with pytest.raises(StateConflict):
+        visit(visit_day=7, visit_date=on(7), outcomes=ended)
+
+
+def test_no_visit_after_a_withdrawal_but_after_a_loss_to_follow_up() -> None:
+    with pytest.raises(StateConflict):
+        visit(visit_day=28, visit_date=on(28), outcomes={"withdrawn": on(10)})
+    assert visit(visit_day=28, visit_date=on(28), outcomes={"lost_to_follow_up": on(10)}) == []
 
 
 @pytest.mark.parametrize(
@@ -93,7 +124,7 @@ def test_state_conflicts(overrides: dict[str, Any]) -> None:
 
 
 def test_terminal_status_alone_does_not_refuse_a_late_entry() -> None:
-    assert visit(participant_status="withdrawn") == []
+    assert visit(participant_status="withdrawn", outcomes={"withdrawn": on(10)}) == []
 
 
 # --- schedule ------------------------------------------------------------------------------------
@@ -103,8 +134,7 @@ def statuses(today: int, **overrides: Any) -> dict[int | None, str]:
     args: dict[str, Any] = {
         "day1": DAY1,
         "recorded": {},
-        "participant_status": "randomized",
-        "terminal_date": None,
+        "outcomes": {},
         "today": on(today),
         "baseline_date": on(-2),
     }
@@ -116,8 +146,7 @@ def test_schedule_dates_and_baseline() -> None:
     slots = visit_schedule(
         day1=DAY1,
         recorded={4: on(4)},
-        participant_status="randomized",
-        terminal_date=None,
+        outcomes={},
         today=on(6),
         baseline_date=on(-1),
     )
@@ -159,8 +188,7 @@ def test_not_applicable_after_death() -> None:
     result = statuses(
         40,
         recorded={4: on(4), 7: on(7)},
-        participant_status="died",
-        terminal_date=on(11),
+        outcomes={"death": on(11)},
     )
     assert result == {
         None: "completed",
@@ -174,11 +202,28 @@ def test_not_applicable_after_death() -> None:
 
 
 def test_missed_before_death_stays_missed() -> None:
-    result = statuses(40, participant_status="died", terminal_date=on(20))
+    result = statuses(40, outcomes={"death": on(20)})
     assert [result[d] for d in (4, 7, 10, 13)] == ["missed"] * 4
     assert [result[d] for d in (28, 84)] == ["not_applicable"] * 2
 
 
-def test_terminal_without_date_counts_from_today() -> None:
-    result = statuses(8, participant_status="lost_to_follow_up")
+def test_loss_to_follow_up_ends_every_visit() -> None:
+    result = statuses(8, outcomes={"lost_to_follow_up": on(7)})
     assert (result[4], result[7], result[10]) == ("missed", "not_applicable", "not_applicable")
+    assert (result[28], result[84]) == ("not_applicable", "not_applicable")
+
+
+@pytest.mark.parametrize("kind", ["liver_transplant", "treatment_abandoned"])
+def test_survival_contacts_stay_in_the_schedule(kind: str) -> None:
+    result = statuses(12, outcomes={kind: on(9)})
+    assert result == {
+        None: "completed",
+        4: "missed",
+        7: "missed",
+        10: "not_applicable",
+        13: "not_applicable",
+        28: "upcoming",
+        84: "upcoming",
+    }
+    died_later = statuses(60, outcomes={kind: on(9), "death": on(50)})
+    assert (died_later[28], died_later[84]) == ("missed", "not_applicable")

@@ -47,6 +47,7 @@ class AdverseEvent(UUIDKey, Timestamped, Versioned, Base):
     report_due_at: Mapped[datetime | None] = mapped_column(default=None)
     expedited_due_at: Mapped[datetime | None] = mapped_column(default=None)
     follow_up_due_at: Mapped[datetime | None] = mapped_column(default=None)
+    follow_up_reported_at: Mapped[datetime | None] = mapped_column(default=None)
     reported_at: Mapped[datetime | None] = mapped_column(default=None)
     expedited_reported_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import AdverseEvent, Dose, Outcome, Participant, Randomization, Screening, Visit
+from app.db.models import (
+    AdverseEvent,
+    Dose,
+    Outcome,
+    Participant,
+    Randomization,
+    Screening,
+    Site,
+    Visit,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,20 +48,42 @@ async def outcomes(session: AsyncSession) -> list[tuple[uuid.UUID, str, date]]:
     return [(pid, kind, when) for pid, kind, when in rows]
 
 
-async def latest_alive_visits(session: AsyncSession) -> dict[uuid.UUID, date]:
+async def alive_visits(session: AsyncSession) -> dict[uuid.UUID, list[tuple[int, date]]]:
+    """Per participant, the (visit day, date) of every visit that found them alive."""
     rows = await session.execute(
-        select(Visit.participant_id, func.max(Visit.visit_date))
-        .where(Visit.vital_status == "alive", Visit.voided_at.is_(None))
-        .group_by(Visit.participant_id)
+        select(Visit.participant_id, Visit.visit_day, Visit.visit_date).where(
+            Visit.vital_status == "alive", Visit.voided_at.is_(None)
+        )
     )
-    return {pid: when for pid, when in rows}
+    found: dict[uuid.UUID, list[tuple[int, date]]] = defaultdict(list)
+    for pid, day, when in rows:
+        found[pid].append((day, when))
+    return found
 
 
-async def visit_scores(session: AsyncSession) -> list[tuple[uuid.UUID, int, dict[str, Any]]]:
+async def dose_dates(session: AsyncSession) -> dict[uuid.UUID, tuple[date, date]]:
+    """Per participant, the site-local dates of the first and the latest dose given."""
+    first = func.timezone(Site.timezone, func.min(Dose.started_at))
+    last = func.timezone(Site.timezone, func.max(Dose.started_at))
     rows = await session.execute(
-        select(Visit.participant_id, Visit.visit_day, Visit.scores).where(Visit.voided_at.is_(None))
+        select(Dose.participant_id, cast(first, Date), cast(last, Date))
+        .join(Participant, Participant.id == Dose.participant_id)
+        .join(Site, Site.id == Participant.site_id)
+        .where(Dose.status == "given", Dose.voided_at.is_(None))
+        .group_by(Dose.participant_id, Site.timezone)
     )
-    return [(pid, day, scores) for pid, day, scores in rows]
+    return {pid: (earliest, latest) for pid, earliest, latest in rows}
+
+
+async def visit_scores(
+    session: AsyncSession,
+) -> list[tuple[uuid.UUID, int, date, dict[str, Any]]]:
+    rows = await session.execute(
+        select(Visit.participant_id, Visit.visit_day, Visit.visit_date, Visit.scores).where(
+            Visit.voided_at.is_(None)
+        )
+    )
+    return [(pid, day, when, scores) for pid, day, when, scores in rows]
 
 
 async def latest_screenings(session: AsyncSession) -> dict[uuid.UUID, Screening]:
@@ -63,16 +95,6 @@ async def latest_screenings(session: AsyncSession) -> dict[uuid.UUID, Screening]
 async def statuses(session: AsyncSession) -> dict[uuid.UUID, str]:
     rows = await session.execute(select(Participant.id, Participant.status))
     return {pid: status for pid, status in rows}
-
-
-async def dosed_participants(session: AsyncSession) -> set[uuid.UUID]:
-    """Participants with at least one non-voided dose given."""
-    rows = await session.scalars(
-        select(Dose.participant_id)
-        .where(Dose.status == "given", Dose.voided_at.is_(None))
-        .distinct()
-    )
-    return set(rows)
 
 
 async def adverse_events(session: AsyncSession) -> list[AdverseEvent]:

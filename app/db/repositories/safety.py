@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Date, Select, and_, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.db.models import AdverseEvent, Dose, Participant
+from app.db.models import AdverseEvent, Dose, Participant, Randomization, Site
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,35 @@ async def first_dose_start(session: AsyncSession, participant_id: uuid.UUID) -> 
     )
 
 
+async def exposures(
+    session: AsyncSession, participant_ids: set[uuid.UUID]
+) -> list[tuple[uuid.UUID, str | None, date | None, date | None]]:
+    """(participant, arm, Day 1, site-local date of the first dose given) of each one."""
+    if not participant_ids:
+        return []
+    first_dose = (
+        select(func.min(Dose.started_at))
+        .where(
+            Dose.participant_id == Participant.id,
+            Dose.status == "given",
+            Dose.voided_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(
+            Participant.id,
+            Randomization.arm,
+            Randomization.day1,
+            cast(func.timezone(Site.timezone, first_dose), Date),
+        )
+        .join(Site, Site.id == Participant.site_id)
+        .outerjoin(Randomization, Randomization.participant_id == Participant.id)
+        .where(Participant.id.in_(participant_ids))
+    )
+    return [(pid, arm, day1, dosed) for pid, arm, day1, dosed in rows]
+
+
 async def dose(session: AsyncSession, dose_id: uuid.UUID) -> Dose | None:
     return await session.get(Dose, dose_id)
 
@@ -71,16 +100,17 @@ def _filtered(query: Select, f: AeFilter) -> Select:  # type: ignore[type-arg]
         query = query.where(AdverseEvent.serious == f.serious)
     if f.susar is not None:
         query = query.where(AdverseEvent.susar == f.susar)
-    sae_open = _unreported(AdverseEvent.report_due_at, AdverseEvent.reported_at)
-    susar_open = _unreported(AdverseEvent.expedited_due_at, AdverseEvent.expedited_reported_at)
-    late = or_(
-        and_(sae_open, AdverseEvent.report_due_at < f.now),
-        and_(susar_open, AdverseEvent.expedited_due_at < f.now),
+    clocks = (
+        (AdverseEvent.report_due_at, AdverseEvent.reported_at),
+        (AdverseEvent.expedited_due_at, AdverseEvent.expedited_reported_at),
+        (AdverseEvent.follow_up_due_at, AdverseEvent.follow_up_reported_at),
     )
+    open_reports = [(due, _unreported(due, done)) for due, done in clocks]
+    late = or_(*(and_(unreported, due < f.now) for due, unreported in open_reports))
     if f.overdue is not None:
         query = query.where(late if f.overdue else ~late)
     if f.due is not None:
-        pending = or_(sae_open, susar_open)
+        pending = or_(*(unreported for _, unreported in open_reports))
         query = query.where(pending if f.due else ~pending)
     return query
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import Dose, Outcome, Participant, ProtocolDeviation, Screening, Site, Visit
+from app.domain import protocol
 
 
 async def site_timezone(session: AsyncSession, site_id: uuid.UUID) -> str:
@@ -26,6 +27,17 @@ async def outcome_dates(session: AsyncSession, participant_id: uuid.UUID) -> dic
         .group_by(Outcome.type)
     )
     return {kind: day for kind, day in rows}
+
+
+async def final_visit_date(session: AsyncSession, participant_id: uuid.UUID) -> date | None:
+    """The date of the (non-voided) Day 84 visit: when follow-up was completed."""
+    return await session.scalar(
+        select(Visit.visit_date).where(
+            Visit.participant_id == participant_id,
+            Visit.visit_day == protocol.FINAL_VISIT_DAY,
+            Visit.voided_at.is_(None),
+        )
+    )
 
 
 async def baseline_screening(

@@ -3,7 +3,8 @@
 `aware_at` is the site's first awareness and is never overwritten; an event that becomes
 serious later records `serious_aware_at` (the 24-h clock runs from it); the sponsor-report call
 records `sponsor_aware_at` (the SUSAR clock runs from it when known); a fatal or
-life-threatening SUSAR gets `follow_up_due_at` (its expedited due time + 8 days).
+life-threatening SUSAR gets `follow_up_due_at` (its expedited due time + 8 days) and, once
+sent, `follow_up_reported_at`.
 
 Revision ID: 0005
 Revises: 0004
@@ -20,10 +21,12 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+COLUMNS = ("serious_aware_at", "sponsor_aware_at", "follow_up_due_at", "follow_up_reported_at")
+
 
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
-    for column in ("serious_aware_at", "sponsor_aware_at", "follow_up_due_at"):
+    for column in COLUMNS:
         op.add_column(
             "adverse_events", sa.Column(column, sa.DateTime(timezone=True), nullable=True)
         )
@@ -44,5 +47,5 @@ def downgrade() -> None:
     op.drop_constraint(
         "ck_adverse_events_serious_has_serious_aware_at", "adverse_events", type_="check"
     )
-    for column in ("follow_up_due_at", "sponsor_aware_at", "serious_aware_at"):
+    for column in reversed(COLUMNS):
         op.drop_column("adverse_events", column)
