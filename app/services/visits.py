@@ -28,6 +28,7 @@ from app.domain.scores import compute_scores
 from app.domain.study_days import study_day
 from app.domain.units import CanonicalLab, Quantity, canonicalize_labs
 from app.domain.visits import check_visit, visit_schedule
+from app.interop.ucum import UCUM
 from app.schemas.treatment import (
     DeviationOut,
     ScoreAssessmentOut,
@@ -186,7 +187,7 @@ def _stored_labs(stored: dict[str, Any]) -> dict[str, CanonicalLab]:
         for key, lab in stored.items()
         if "derived_from" not in lab
     }
-    return canonicalize_labs(entered)
+    return canonicalize_labs(entered, UCUM)
 
 
 def _scored(
