@@ -136,11 +136,16 @@ def canonicalize_labs(
 
 
 def canonical_lab(
-    key: str, quantity: Quantity, converter: UnitConverter, field: str
+    key: str, quantity: Quantity, converter: UnitConverter, field: str = ""
 ) -> CanonicalLab:
-    """One analyte's value in its canonical unit; refuses naming `field`.value / .unit."""
+    """One analyte's value in its canonical unit; refuses naming `<field>.value`/`.unit`.
+
+    With no `field` the names are `value` and `unit` (a lab result's own body); an unknown
+    analyte is named `analyte`.
+    """
     if key not in ANALYTES:
-        raise InvalidData.one(field, f"unknown analyte; accepted: {', '.join(ANALYTE_KEYS)}")
+        message = f"unknown analyte; accepted: {', '.join(ANALYTE_KEYS)}"
+        raise InvalidData.one(field or "analyte", message)
     errors: list[FieldError] = []
     lab = _canonicalize_one(key, quantity, converter, field, errors)
     if lab is None:
@@ -157,14 +162,14 @@ def _canonicalize_one(
     try:
         conversion = conversion_to_canonical(key, unit, converter)
     except UnitError as exc:
-        errors.append(FieldError(f"{field}.unit", _unit_message(key, unit, exc)))
+        errors.append(FieldError(_join(field, "unit"), _unit_message(key, unit, exc)))
     value_error = _value_problem(quantity.value)
     if value_error is None and conversion is not None:
         canonical = conversion.apply(quantity.value)
         if canonical.adjusted() > _MAX_CANONICAL_EXPONENT:
             value_error = "is implausibly large in the canonical unit"
     if value_error is not None:
-        errors.append(FieldError(f"{field}.value", value_error))
+        errors.append(FieldError(_join(field, "value"), value_error))
     if conversion is None or value_error is not None:
         return None
     canonical_unit = ANALYTES[key].canonical_unit
@@ -194,6 +199,15 @@ def _through_molar_mass(
         raise NotCommensurable(unit, canonical) from None
     from_substance = converter.factor(bridge.substance_unit, canonical)
     return Conversion(to_mass * bridge.multiply * from_substance, bridge.divide)
+
+
+def convert(key: str, value: Decimal, unit: str, converter: UnitConverter) -> Decimal:
+    """`value` in `unit` as the analyte's canonical value (rounded); the unit must be valid."""
+    return _round(conversion_to_canonical(key, _effective_unit(key, unit), converter).apply(value))
+
+
+def _join(field: str, name: str) -> str:
+    return f"{field}.{name}" if field else name
 
 
 def _unit_message(key: str, unit: str, exc: UnitError) -> str:

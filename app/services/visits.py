@@ -38,8 +38,9 @@ from app.schemas.treatment import (
     VisitSlotOut,
     VisitsOut,
 )
+from app.services import assessment_labs
 from app.services.deviations import TreatmentContext, load_context, sync_findings
-from app.services.scoring import canonical, labs_json, scores_json
+from app.services.scoring import scores_json
 from app.services.versions import check_version
 
 RECORD_TABLE = "visits"
@@ -57,23 +58,28 @@ async def record(
     ctx = await load_context(session, principal, participant_id, lock=True)
     recorded = await repo.visits(session, ctx.participant.id)
     findings = _check(ctx, data.visit_day, data.visit_date, recorded, data.deviation_reason)
-    labs = canonical(data.labs)
+    assessment = await assessment_labs.for_visit_request(
+        session, principal, ctx, data.labs, data.visit_date
+    )
     symptoms = data.symptoms.model_dump() if data.symptoms else None
     visit = Visit(
         participant_id=ctx.participant.id,
         visit_day=data.visit_day,
         visit_date=data.visit_date,
         vital_status=data.vital_status,
-        labs=labs_json(labs),
+        labs=assessment.stored,
         he_grade=data.he_grade,
         ascites=data.ascites,
         symptoms=symptoms,
         deviation_reason=data.deviation_reason if findings else None,
         created_by=principal.user_id,
-        **_scored(ctx.participant, data.visit_date, labs, data.he_grade, data.ascites, symptoms),
+        **_scored(
+            ctx.participant, data.visit_date, assessment.labs, data.he_grade, data.ascites, symptoms
+        ),
     )
     session.add(visit)
     await session.flush()
+    await assessment_labs.attach(session, assessment, visit_id=visit.id)
     deviations = await sync_findings(
         session,
         principal,
@@ -110,11 +116,15 @@ async def correct(
     reason = data.deviation_reason if "deviation_reason" in sent else visit.deviation_reason
     others = [v for v in await repo.visits(session, ctx.participant.id) if v.id != visit.id]
     findings = _check(ctx, visit.visit_day, visit_date, others, reason)
-    labs = canonical(data.labs or {}) if "labs" in sent else _stored_labs(visit.labs)
+    assessment = await assessment_labs.after_visit_correction(
+        session, principal, ctx, visit, data, visit_date
+    )
+    labs = assessment.labs if assessment else _stored_labs(visit.labs)
     merged = _merged(visit, data, sent)
     await set_reason(session, data.reason)
+    if assessment is not None:
+        visit.labs = assessment.stored
     visit.visit_date = visit_date
-    visit.labs = labs_json(labs)
     for name, value in merged.items():
         setattr(visit, name, value)
     visit.deviation_reason = reason if findings else None
@@ -124,6 +134,8 @@ async def correct(
         setattr(visit, name, value)
     visit.updated_at = clock.utc_now()
     await session.flush()
+    if assessment is not None:
+        await assessment_labs.replace_visit_results(session, visit.id, assessment, data.reason)
     deviations = await sync_findings(
         session,
         principal,
