@@ -147,7 +147,7 @@ async def check_changeable(session: AsyncSession, result: LabResult) -> None:
             f"This result was entered with screening {result.screening_id}: a screening is not"
             " corrected; record a new screening"
         )
-    users = await repo.live_visits_using(session, result.id)
+    users = await repo.live_visits_using(session, result.participant_id, result.id)
     if users:
         days = ", ".join(f"Day {v.visit_day} ({v.id})" for v in users)
         raise StateConflict(

@@ -108,14 +108,18 @@ async def live_results_of_visit(session: AsyncSession, visit_id: uuid.UUID) -> l
     return list(rows)
 
 
-USES_RESULT = text("jsonb_path_exists(labs, '$.*.lab_result_id ? (@ == $id)', :vars)")
+USES_RESULT = text(
+    "jsonb_path_exists(visits.labs, '$.*.lab_result_id ? (@ == $id)', CAST(:vars AS jsonb))"
+)
 
 
-async def live_visits_using(session: AsyncSession, result_id: uuid.UUID) -> list[Visit]:
+async def live_visits_using(
+    session: AsyncSession, participant_id: uuid.UUID, result_id: uuid.UUID
+) -> list[Visit]:
     """Live visits whose stored labs were taken from this result."""
     rows = await session.scalars(
         select(Visit)
-        .where(Visit.voided_at.is_(None))
+        .where(Visit.participant_id == participant_id, Visit.voided_at.is_(None))
         .where(USES_RESULT.bindparams(vars=f'{{"id": "{result_id}"}}'))
     )
     return list(rows)
