@@ -12,6 +12,7 @@ from app.routers import (
     reports,
     safety,
     treatment,
+    treatments,
     voiding,
 )
 
@@ -23,6 +24,7 @@ ROUTERS = [
     randomization.router,
     treatment.router,
     lab_results.router,
+    treatments.router,
     outcomes.router,
     safety.router,
     reports.router,

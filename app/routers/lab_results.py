@@ -80,9 +80,7 @@ async def get_lab_result(
     return out
 
 
-@router.patch(
-    RESULTS + "/{result_id}", responses=error_responses(401, 403, 404, 409, 412, 428)
-)
+@router.patch(RESULTS + "/{result_id}", responses=error_responses(401, 403, 404, 409, 412, 428))
 async def correct_lab_result(
     participant_id: uuid.UUID,
     result_id: uuid.UUID,
