@@ -92,8 +92,8 @@ async def correct_lab_result(
 ) -> LabResultOut:
     """Correct a result entered directly (If-Match + `reason`); the checks run again.
 
-    409: a result entered with a screening or visit (correct it through that record), or one
-    a live visit's scores were computed from.
+    409: a result entered with a screening or visit (correct it through that record). A live
+    visit whose labs were taken from this result reads its day's results again (scores too).
     """
     result = await lab_results.correct(
         session, principal, participant_id, result_id, data, if_match

@@ -3,7 +3,8 @@
 A result keeps the value and unit as entered, the canonical value and unit, and the LOINC
 code of `app.domain.analytes`. Results entered with a screening or visit (source `screening`,
 `visit`) belong to that record: they are corrected or voided only through it. A result that a
-live visit's scores were computed from is not changed under it (409 naming the visit).
+live visit's labs were taken from is changed together with that visit: the visit reads the
+results of its date again and its scores are recomputed, in the same transaction.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from app.domain.units import CanonicalLab, Quantity, canonical_lab, convert
 from app.interop.ucum import UCUM
 from app.schemas.common import PageOut
 from app.schemas.labs import LabResultIn, LabResultOut, LabResultPatch
+from app.services import visits
 from app.services.assessment_labs import result_columns
 from app.services.deviations import TreatmentContext, load_context
 from app.services.participants import visible
@@ -64,7 +66,7 @@ async def correct(
     if result is None or result.voided_at is not None:
         raise NotFound("No such lab result")
     check_version(expected_version, result.version)
-    await check_changeable(session, result)
+    await check_changeable(result)
     changes = data.model_dump(exclude_unset=True, exclude={"reason"})
     if not changes:
         raise InvalidData.one("body", "nothing to change")
@@ -80,6 +82,7 @@ async def correct(
         setattr(result, name, value)
     result.updated_at = clock.utc_now()
     await session.flush()
+    await rescore_visits_using(session, ctx, result)
     return result
 
 
@@ -135,8 +138,8 @@ async def _refuse_duplicate(
         )
 
 
-async def check_changeable(session: AsyncSession, result: LabResult) -> None:
-    """409 for a result owned by a screening or visit, or one a live visit was scored from."""
+async def check_changeable(result: LabResult) -> None:
+    """409 for a result owned by a screening or visit: it changes only through that record."""
     if result.source == "visit":
         raise StateConflict(
             f"This result was entered with visit {result.visit_id}: correct or void that visit"
@@ -147,13 +150,18 @@ async def check_changeable(session: AsyncSession, result: LabResult) -> None:
             f"This result was entered with screening {result.screening_id}: a screening is not"
             " corrected; record a new screening"
         )
-    users = await repo.live_visits_using(session, result.participant_id, result.id)
-    if users:
-        days = ", ".join(f"Day {v.visit_day} ({v.id})" for v in users)
-        raise StateConflict(
-            f"The scores of visit {days} were computed from this result: correct that visit's"
-            " labs (PATCH with typed labs) or void it first"
-        )
+
+
+async def rescore_visits_using(
+    session: AsyncSession, ctx: TreatmentContext, result: LabResult
+) -> None:
+    """Live visits whose labs were taken from `result` read the day's results again.
+
+    Their scores are recomputed in the same transaction and audited with the request's reason.
+    (A screening keeps the value it decided on, with the result's id.)
+    """
+    for visit in await repo.live_visits_using(session, result.participant_id, result.id):
+        await visits.reread_labs(session, ctx, visit)
 
 
 # --- reading -------------------------------------------------------------------------------------

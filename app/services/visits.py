@@ -24,6 +24,7 @@ from app.domain import protocol
 from app.domain.deviations import DeviationFinding
 from app.domain.eligibility import age_in_completed_years
 from app.domain.errors import FieldError, InvalidData, NotFound
+from app.domain.lab_results import VISIT_ANALYTES
 from app.domain.scores import compute_scores
 from app.domain.study_days import study_day
 from app.domain.units import CanonicalLab, Quantity, canonicalize_labs
@@ -228,6 +229,26 @@ def _completes(participant: Participant, visit: Visit) -> bool:
 async def _complete(session: AsyncSession, participant: Participant) -> None:
     participant.status = "completed"
     participant.updated_at = clock.utc_now()
+    await session.flush()
+
+
+async def reread_labs(session: AsyncSession, ctx: TreatmentContext, visit: Visit) -> None:
+    """A visit whose labs came from results reads them again (one changed); scores follow."""
+    assessment = await assessment_labs.of_the_day(
+        session, visit.participant_id, visit.visit_date, ctx.timezone, VISIT_ANALYTES
+    )
+    visit.labs = assessment.stored
+    scored = _scored(
+        ctx.participant,
+        visit.visit_date,
+        assessment.labs,
+        visit.he_grade,
+        visit.ascites,
+        visit.symptoms,
+    )
+    for name, value in scored.items():
+        setattr(visit, name, value)
+    visit.updated_at = clock.utc_now()
     await session.flush()
 
 

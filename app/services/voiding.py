@@ -20,7 +20,8 @@ from app.db.repositories import treatment as repo
 from app.domain import protocol
 from app.domain.errors import NotFound, StateConflict
 from app.services.assessment_labs import void_visit_results
-from app.services.lab_results import check_changeable
+from app.services.deviations import load_context
+from app.services.lab_results import check_changeable, rescore_visits_using
 from app.services.participants import visible
 from app.services.versions import check_version
 
@@ -50,7 +51,7 @@ async def void_record(
         raise StateConflict("The record is already void")
     check_version(expected_version, record.version)
     if table == "lab_results":
-        await check_changeable(session, record)
+        await check_changeable(record)
     await set_reason(session, reason)
     now = clock.utc_now()
     record.voided_at, record.void_reason, record.updated_at = now, reason, now
@@ -62,6 +63,9 @@ async def void_record(
         participant.status = "randomized"  # completion came from this Day 84 visit
         participant.updated_at = now
     await session.flush()
+    if table == "lab_results":
+        ctx = await load_context(session, principal, participant.id)
+        await rescore_visits_using(session, ctx, record)
     return record
 
 

@@ -308,14 +308,29 @@ async def test_ehr_feed_then_visit_without_labs(client, admin_headers, inv, trav
     assert visit["scores"]["cossh_aclf_ii"]["value"] == pytest.approx(reference.json()["value"])
     assert (await client.get(url(pid) + "?source=visit", headers=h)).json()["total"] == 0
 
-    used = ids[("inr", 1.9)]
+    # an EHR re-issues the INR: the visit that used it is rescored in the same transaction
+    used, one = ids[("inr", 1.9)], url(pid, f"visits/{visit['id']}")
     r = await client.patch(
         url(pid, f"lab-results/{used}"),
-        json={"value": 2.0, "reason": "lab re-issued"},
+        json={"value": 2.4, "reason": "lab re-issued the INR"},
         headers={**h, "If-Match": '"1"'},
     )
-    assert r.status_code == 409
-    assert "Day 7" in r.json()["detail"]
+    assert r.status_code == 200, r.text
+    rescored = (await client.get(one, headers=h)).json()
+    assert (rescored["labs"]["inr"]["canonical_value"], rescored["version"]) == (2.4, 2)
+    # INR 1.9 -> 2.4 leaves the 1.7-2.3 band: one more Child-Pugh point
+    assert rescored["scores"]["child_pugh"]["score"] == visit["scores"]["child_pugh"]["score"] + 1
+    trail = await audit_of(client, admin_headers, "visits", visit["id"])
+    assert trail[-1]["reason"] == "lab re-issued the INR"
+    # voided: the visit falls back to the day's other INR (06:00, 1.6)
+    r = await client.post(
+        url(pid, f"lab-results/{used}/void"),
+        json={"reason": "sent for the wrong patient"},
+        headers={**h, "If-Match": '"2"'},
+    )
+    assert r.status_code == 200, r.text
+    fallback = (await client.get(one, headers=h)).json()["labs"]["inr"]
+    assert (fallback["canonical_value"], fallback["lab_result_id"]) == (1.6, ids[("inr", 1.6)])
 
 
 async def test_vital_status_visit_without_labs_or_results(client, admin_headers, inv, travel):
