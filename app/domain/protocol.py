@@ -52,6 +52,47 @@ COSSH_HE_CODING = HeCoding.WEST_HAVEN_GRADE
 # comparison so that a unit conversion never moves a value across a boundary.
 CANONICAL_DECIMALS = 4
 
+
+# --- mass <-> amount of substance (SPEC §3.4, §9.3) ----------------------------------------
+@dataclass(frozen=True, slots=True)
+class MassToSubstance:
+    """`substance_unit` value = `mass_unit` value x multiply / divide, for one analyte.
+
+    A UCUM library converts within a dimension (mg/L <-> mg/dL) but not between mass and
+    amount of substance: that needs the molar mass. The factors are the conventional ones
+    that SPEC §3.4 fixes (17.1, 88.4, / 6.006), not recomputed from the molar mass (584.66
+    g/mol would give 17.104); the molar mass is stated for traceability and cross-checked by
+    a test to agree within 0.1%.
+    """
+
+    mass_unit: str
+    substance_unit: str
+    molar_mass_g_mol: Decimal
+    multiply: Decimal = Decimal(1)
+    divide: Decimal = Decimal(1)
+
+
+TBIL_UMOL_L_PER_MG_DL = Decimal("17.1")
+CREATININE_UMOL_L_PER_MG_DL = Decimal("88.4")
+UREA_MG_DL_PER_MMOL_L = Decimal("6.006")
+AMMONIA_UMOL_L_PER_UG_DL = Decimal("0.5872")  # as NH3 (17.031 g/mol), the usual SI factor
+_BILIRUBIN = MassToSubstance("mg/dL", "umol/L", Decimal("584.66"), TBIL_UMOL_L_PER_MG_DL)
+
+MASS_TO_SUBSTANCE: dict[str, MassToSubstance] = {
+    "total_bilirubin": _BILIRUBIN,
+    "direct_bilirubin": _BILIRUBIN,
+    "creatinine": MassToSubstance(
+        "mg/dL", "umol/L", Decimal("113.12"), CREATININE_UMOL_L_PER_MG_DL
+    ),
+    "urea": MassToSubstance("mg/dL", "mmol/L", Decimal("60.06"), divide=UREA_MG_DL_PER_MMOL_L),
+    "ammonia": MassToSubstance("ug/dL", "umol/L", Decimal("17.031"), AMMONIA_UMOL_L_PER_UG_DL),
+}
+
+# BUN (`urea_nitrogen`, canonical mg/dL) also gives canonical urea when urea itself is not
+# entered: urea mmol/L = BUN mg/dL x 0.357 (28 mg of nitrogen per mmol of urea). BUN in
+# mmol/L is refused (not commensurable with mg/dL): "mmol of what" is ambiguous.
+UREA_MMOL_L_PER_BUN_MG_DL = Decimal("0.357")
+
 # --- dosing (exosome arm only) ------------------------------------------------------------
 DOSE_PARTICLES = 2 * 10**11
 DOSE_VOLUME_ML = Decimal("100")

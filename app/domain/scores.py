@@ -14,12 +14,12 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, localconte
 
 from app.domain import protocol
 from app.domain.errors import FieldError, InvalidData
-from app.domain.protocol import HeCoding
-from app.domain.units import (
+from app.domain.protocol import (
     CREATININE_UMOL_L_PER_MG_DL,
     TBIL_UMOL_L_PER_MG_DL,
-    CanonicalLab,
+    HeCoding,
 )
+from app.domain.units import CanonicalLab
 
 _CTX = Context(prec=28, rounding=ROUND_HALF_EVEN)
 _DISPLAY_QUANTUM = Decimal("0.001")

@@ -5,12 +5,14 @@ from app.routers import (
     audit,
     calculators,
     health,
+    lab_results,
     outcomes,
     participants,
     randomization,
     reports,
     safety,
     treatment,
+    treatments,
     voiding,
 )
 
@@ -21,6 +23,8 @@ ROUTERS = [
     calculators.router,
     randomization.router,
     treatment.router,
+    lab_results.router,
+    treatments.router,
     outcomes.router,
     safety.router,
     reports.router,

@@ -1,4 +1,4 @@
-"""Voiding doses, visits and adverse events entered in error (HTTP only)."""
+"""Voiding doses, visits, adverse events, lab results and treatments entered in error."""
 
 from __future__ import annotations
 
@@ -85,4 +85,36 @@ async def void_adverse_event(
     """Void an adverse event entered in error (a duplicate, the wrong participant)."""
     return await _void(
         session, principal, participant_id, "adverse_events", ae_id, if_match, data, response
+    )
+
+
+@router.post("/lab-results/{result_id}/void", responses=ERRORS)
+async def void_lab_result(
+    participant_id: uuid.UUID,
+    result_id: uuid.UUID,
+    data: VoidIn,
+    principal: ClinicalWriter,
+    if_match: IfMatchDep,
+    session: SessionDep,
+    response: Response,
+) -> VoidOut:
+    """Void a result entered directly in error (one entered with a screening or visit: 409)."""
+    return await _void(
+        session, principal, participant_id, "lab_results", result_id, if_match, data, response
+    )
+
+
+@router.post("/treatments/{treatment_id}/void", responses=ERRORS)
+async def void_treatment(
+    participant_id: uuid.UUID,
+    treatment_id: uuid.UUID,
+    data: VoidIn,
+    principal: ClinicalWriter,
+    if_match: IfMatchDep,
+    session: SessionDep,
+    response: Response,
+) -> VoidOut:
+    """Void a standard-medical-treatment record entered in error."""
+    return await _void(
+        session, principal, participant_id, "treatments", treatment_id, if_match, data, response
     )

@@ -50,7 +50,11 @@ class ParticipantOut(OutputModel):
 
 class ScreeningIn(InputModel):
     assessment_date: date
-    labs: dict[str, QuantityIn] = Field(
+    labs: dict[str, QuantityIn] | None = Field(
+        default=None,
+        description="keyed by the analytes of SPEC §7, each {value, unit}; stored as lab results"
+        " (source screening). Absent: the latest result of each analyte needed collected on"
+        " assessment_date (site-local) is used; a missing COSSH-ACLF II input is a 422.",
         examples=[
             {
                 "inr": {"value": 1.8, "unit": "1"},
@@ -59,7 +63,7 @@ class ScreeningIn(InputModel):
                 "urea": {"value": 5.1, "unit": "mmol/L"},
                 "albumin": {"value": 30, "unit": "g/L"},
             }
-        ]
+        ],
     )
     total_bilirubin_uln: QuantityIn | None = Field(
         default=None, description="the lab's upper limit of normal for total bilirubin"

@@ -138,8 +138,11 @@ class VisitIn(InputModel):
     visit_day: int = Field(examples=[4], description="4, 7, 10, 13, 28 or 84")
     visit_date: date
     vital_status: VitalStatus
-    labs: dict[str, QuantityIn] = Field(
-        default_factory=dict,
+    labs: dict[str, QuantityIn] | None = Field(
+        default=None,
+        description="keyed by the analytes of SPEC §7, each {value, unit}; stored as lab"
+        " results (source visit). Absent: the latest result of each analyte the scores need"
+        " collected on visit_date (site-local) is used.",
         examples=[
             {
                 "inr": {"value": 1.6, "unit": "1"},
@@ -161,7 +164,11 @@ class VisitPatch(InputModel):
 
     visit_date: date | None = None
     vital_status: VitalStatus | None = None
-    labs: dict[str, QuantityIn] | None = None
+    labs: dict[str, QuantityIn] | None = Field(
+        default=None,
+        description="replaces all labs (and the visit's lab results); null: take the results"
+        " collected on visit_date",
+    )
     he_grade: int | None = Field(default=None, ge=0, le=4)
     ascites: Ascites | None = None
     symptoms: SymptomsIn | None = None

@@ -7,6 +7,7 @@ from typing import Any
 
 from app.domain.scores import ChildPughResult, CosshResult, ScoreResult, SymptomResult
 from app.domain.units import CanonicalLab, Quantity, canonicalize_labs
+from app.interop.ucum import UCUM
 from app.schemas.common import QuantityIn
 
 
@@ -15,7 +16,7 @@ def to_quantities(labs: Mapping[str, QuantityIn]) -> dict[str, Quantity]:
 
 
 def canonical(labs: Mapping[str, QuantityIn], prefix: str = "labs") -> dict[str, CanonicalLab]:
-    return canonicalize_labs(to_quantities(labs), field_prefix=prefix)
+    return canonicalize_labs(to_quantities(labs), UCUM, field_prefix=prefix)
 
 
 def labs_json(labs: Mapping[str, CanonicalLab]) -> dict[str, Any]:

@@ -26,10 +26,12 @@ from app.domain import protocol
 from app.domain.deviations import DeviationFinding
 from app.domain.eligibility import age_in_completed_years
 from app.domain.errors import FieldError, InvalidData, NotFound
+from app.domain.lab_results import VISIT_ANALYTES
 from app.domain.scores import compute_scores
 from app.domain.study_days import study_day
 from app.domain.units import CanonicalLab, Quantity, canonicalize_labs
-from app.domain.visits import ASSESSMENT_FIELDS, check_visit, visit_schedule
+from app.domain.visits import ASSESSMENT_FIELDS, DEAD, check_visit, visit_schedule
+from app.interop.ucum import UCUM
 from app.schemas.treatment import (
     DeviationOut,
     ScoreAssessmentOut,
@@ -39,8 +41,9 @@ from app.schemas.treatment import (
     VisitSlotOut,
     VisitsOut,
 )
+from app.services import assessment_labs
 from app.services.deviations import TreatmentContext, load_context, sync_findings
-from app.services.scoring import canonical, labs_json, scores_json
+from app.services.scoring import scores_json
 from app.services.versions import check_version
 
 RECORD_TABLE = "visits"
@@ -63,23 +66,30 @@ async def record(
         recorded,
         data.deviation_reason,
     )
-    labs = canonical(data.labs)
+    # a visit finding the participant dead takes no labs of the day: it records vital status
+    requested = {} if data.vital_status == DEAD and data.labs is None else data.labs
+    assessment = await assessment_labs.for_visit_request(
+        session, principal, ctx, requested, data.visit_date
+    )
     symptoms = data.symptoms.model_dump() if data.symptoms else None
     visit = Visit(
         participant_id=ctx.participant.id,
         visit_day=data.visit_day,
         visit_date=data.visit_date,
         vital_status=data.vital_status,
-        labs=labs_json(labs),
+        labs=assessment.stored,
         he_grade=data.he_grade,
         ascites=data.ascites,
         symptoms=symptoms,
         deviation_reason=data.deviation_reason if findings else None,
         created_by=principal.user_id,
-        **_scored(ctx.participant, data.visit_date, labs, data.he_grade, data.ascites, symptoms),
+        **_scored(
+            ctx.participant, data.visit_date, assessment.labs, data.he_grade, data.ascites, symptoms
+        ),
     )
     session.add(visit)
     await session.flush()
+    await assessment_labs.attach(session, assessment, visit_id=visit.id)
     deviations = await sync_findings(
         session,
         principal,
@@ -115,14 +125,18 @@ async def correct(
     visit_date = data.visit_date if "visit_date" in sent and data.visit_date else visit.visit_date
     reason = data.deviation_reason if "deviation_reason" in sent else visit.deviation_reason
     others = [v for v in await repo.visits(session, ctx.participant.id) if v.id != visit.id]
-    labs = canonical(data.labs or {}) if "labs" in sent else _stored_labs(visit.labs)
     merged = _merged(visit, data, sent)
-    after = {**_columns_of(visit), **merged, "labs": labs}
+    after = {**_columns_of(visit), **merged, "labs": data.labs if "labs" in sent else visit.labs}
     facts = VisitFacts(visit.visit_day, visit_date, after["vital_status"], _assessments(after))
     findings = _check(ctx, facts, others, reason)
+    assessment = await assessment_labs.after_visit_correction(
+        session, principal, ctx, visit, data, visit_date
+    )
+    labs = assessment.labs if assessment else _stored_labs(visit.labs)
     await set_reason(session, data.reason)
+    if assessment is not None:
+        visit.labs = assessment.stored
     visit.visit_date = visit_date
-    visit.labs = labs_json(labs)
     for name, value in merged.items():
         setattr(visit, name, value)
     visit.deviation_reason = reason if findings else None
@@ -132,6 +146,8 @@ async def correct(
         setattr(visit, name, value)
     visit.updated_at = clock.utc_now()
     await session.flush()
+    if assessment is not None:
+        await assessment_labs.replace_visit_results(session, visit.id, assessment, data.reason)
     deviations = await sync_findings(
         session,
         principal,
@@ -216,7 +232,7 @@ def _stored_labs(stored: dict[str, Any]) -> dict[str, CanonicalLab]:
         for key, lab in stored.items()
         if "derived_from" not in lab
     }
-    return canonicalize_labs(entered)
+    return canonicalize_labs(entered, UCUM)
 
 
 def _scored(
@@ -245,6 +261,26 @@ def _completes(participant: Participant, visit: Visit) -> bool:
 async def _complete(session: AsyncSession, participant: Participant) -> None:
     participant.status = "completed"
     participant.updated_at = clock.utc_now()
+    await session.flush()
+
+
+async def reread_labs(session: AsyncSession, ctx: TreatmentContext, visit: Visit) -> None:
+    """A visit whose labs came from results reads them again (one changed); scores follow."""
+    assessment = await assessment_labs.of_the_day(
+        session, visit.participant_id, visit.visit_date, ctx.timezone, VISIT_ANALYTES
+    )
+    visit.labs = assessment.stored
+    scored = _scored(
+        ctx.participant,
+        visit.visit_date,
+        assessment.labs,
+        visit.he_grade,
+        visit.ascites,
+        visit.symptoms,
+    )
+    for name, value in scored.items():
+        setattr(visit, name, value)
+    visit.updated_at = clock.utc_now()
     await session.flush()
 
 

@@ -15,14 +15,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import clock
 from app.auth import Principal
 from app.db.audit_context import set_reason
-from app.db.models import AdverseEvent, Dose, Visit
+from app.db.models import AdverseEvent, Dose, LabResult, Treatment, Visit
 from app.db.repositories import treatment as repo
 from app.domain import protocol
 from app.domain.errors import NotFound, StateConflict
+from app.services.assessment_labs import void_visit_results
+from app.services.deviations import load_context
+from app.services.lab_results import check_changeable, rescore_visits_using
 from app.services.participants import visible
 from app.services.versions import check_version
 
-VOIDABLE: dict[str, type[Any]] = {"doses": Dose, "visits": Visit, "adverse_events": AdverseEvent}
+VOIDABLE: dict[str, type[Any]] = {
+    "doses": Dose,
+    "visits": Visit,
+    "adverse_events": AdverseEvent,
+    "lab_results": LabResult,
+    "treatments": Treatment,
+}
 
 
 async def void_record(
@@ -41,15 +50,22 @@ async def void_record(
     if record.voided_at is not None:
         raise StateConflict("The record is already void")
     check_version(expected_version, record.version)
+    if table == "lab_results":
+        await check_changeable(record)
     await set_reason(session, reason)
     now = clock.utc_now()
     record.voided_at, record.void_reason, record.updated_at = now, reason, now
+    if table == "visits":
+        await void_visit_results(session, record.id, f"visit voided: {reason}")
     for deviation in await repo.live_deviations_of(session, table, record.id):
         deviation.voided_at, deviation.void_reason = now, f"record voided: {reason}"
     if table == "visits" and _undoes_completion(participant.status, record):
         participant.status = "randomized"  # completion came from this Day 84 visit
         participant.updated_at = now
     await session.flush()
+    if table == "lab_results":
+        ctx = await load_context(session, principal, participant.id)
+        await rescore_visits_using(session, ctx, record)
     return record
 
 

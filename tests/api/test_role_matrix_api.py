@@ -54,6 +54,23 @@ def routes(world) -> list[tuple[str, str, dict | None, frozenset[str]]]:
         ("POST", "/api/v1/randomization/lists", {"block_sizes": [3]}, auth.ALLOCATION_ADMINS),
         ("GET", f"/api/v1/participants/{pid}/randomization", None, auth.PARTICIPANT_READERS),
         ("POST", f"/api/v1/participants/{pid}/randomization/x", None, frozenset()),
+        *_record_routes(pid, "lab-results", {"analyte": "crp"}),
+        *_record_routes(pid, "treatments", {"category": "other"}),
+    ]
+
+
+def _record_routes(
+    pid: str, kind: str, body: dict
+) -> list[tuple[str, str, dict | None, frozenset[str]]]:
+    """List, record, read, correct and void of one versioned record type (SPEC §7)."""
+    base = f"/api/v1/participants/{pid}/{kind}"
+    one = f"{base}/00000000-0000-0000-0000-000000000000"
+    return [
+        ("GET", base, None, auth.PARTICIPANT_READERS),
+        ("POST", base, body, auth.CLINICAL_WRITERS),
+        ("GET", one, None, auth.PARTICIPANT_READERS),
+        ("PATCH", one, {"reason": "role matrix"}, auth.CLINICAL_WRITERS),
+        ("POST", one + "/void", {"reason": "role matrix"}, auth.CLINICAL_WRITERS),
     ]
 
 

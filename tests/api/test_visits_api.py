@@ -73,7 +73,7 @@ async def test_units_are_converted_before_scoring(client, investigator, particip
     assert b.json()["scores"]["cossh_aclf_ii"]["score"] == pytest.approx(cossh_a, abs=0.002)
     bad = await client.post(
         url(pid),
-        json=visit_body(day1, 10, labs=labs(total_bilirubin={"value": 1, "unit": "g/L"})),
+        json=visit_body(day1, 10, labs=labs(total_bilirubin={"value": 1, "unit": "U/L"})),
         headers=investigator.headers,
     )
     assert bad.status_code == 422

@@ -15,6 +15,7 @@ from app.domain.eligibility import (
 from app.domain.errors import InvalidData
 from app.domain.scores import ChildPughResult, CosshResult, ScoreResult
 from app.domain.units import CanonicalLab, Quantity, canonicalize_labs
+from app.interop.ucum import UCUM
 
 D = Decimal
 SCREEN = date(2025, 3, 10)
@@ -36,7 +37,7 @@ BASE_LABS = {
 
 def labs(**changes: Quantity | None) -> dict[str, CanonicalLab]:
     entered = {**BASE_LABS, **changes}
-    return canonicalize_labs({k: v for k, v in entered.items() if v is not None})
+    return canonicalize_labs({k: v for k, v in entered.items() if v is not None}, UCUM)
 
 
 def assess(**overrides: object) -> EligibilityDecision:

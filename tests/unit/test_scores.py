@@ -21,6 +21,7 @@ from app.domain.scores import (
     symptom_score,
 )
 from app.domain.units import Quantity, canonicalize_labs
+from app.interop.ucum import UCUM
 
 D = Decimal
 
@@ -118,8 +119,8 @@ def test_unrounded_value_decides_not_display_score() -> None:
 
 
 def test_tbil_entered_in_mg_dl_without_conversion_scores_1_124_lower() -> None:
-    converted = canonicalize_labs({"total_bilirubin": q("20", "mg/dL")})["total_bilirubin"]
-    as_umol = canonicalize_labs({"total_bilirubin": q("342", "umol/L")})["total_bilirubin"]
+    converted = canonicalize_labs({"total_bilirubin": q("20", "mg/dL")}, UCUM)["total_bilirubin"]
+    as_umol = canonicalize_labs({"total_bilirubin": q("342", "umol/L")}, UCUM)["total_bilirubin"]
     assert converted.value == as_umol.value
     right = cossh(total_bilirubin_umol_l=converted.value)
     assert right.value == cossh(total_bilirubin_umol_l=as_umol.value).value
@@ -130,7 +131,7 @@ def test_tbil_entered_in_mg_dl_without_conversion_scores_1_124_lower() -> None:
 
 
 def test_bun_entered_as_urea_without_conversion_scores_0_593_higher() -> None:
-    labs = canonicalize_labs({"urea_nitrogen": q("30", "mg/dL")})
+    labs = canonicalize_labs({"urea_nitrogen": q("30", "mg/dL")}, UCUM)
     right = cossh(urea_mmol_l=labs["urea"].value)
     same_as_urea = cossh(urea_mmol_l=D("10.71"))
     assert right.value == same_as_urea.value
@@ -141,8 +142,8 @@ def test_bun_entered_as_urea_without_conversion_scores_0_593_higher() -> None:
 
 
 def test_urea_mg_dl_and_mmol_l_score_the_same() -> None:
-    from_mg = canonicalize_labs({"urea": q("60.06", "mg/dL")})["urea"].value
-    from_mmol = canonicalize_labs({"urea": q("10", "mmol/L")})["urea"].value
+    from_mg = canonicalize_labs({"urea": q("60.06", "mg/dL")}, UCUM)["urea"].value
+    from_mmol = canonicalize_labs({"urea": q("10", "mmol/L")}, UCUM)["urea"].value
     assert cossh(urea_mmol_l=from_mg).value == cossh(urea_mmol_l=from_mmol).value
 
 
@@ -197,7 +198,7 @@ def test_default_he_coding_is_the_registration_text() -> None:
 # --- Child-Pugh ------------------------------------------------------------------------------
 def cp_tbil_points(value: str, unit: str) -> int:
     """Child-Pugh points of bilirubin alone (everything else at 1 point)."""
-    tbil = canonicalize_labs({"total_bilirubin": q(value, unit)})["total_bilirubin"].value
+    tbil = canonicalize_labs({"total_bilirubin": q(value, unit)}, UCUM)["total_bilirubin"].value
     result = child_pugh(
         total_bilirubin_umol_l=tbil, albumin_g_l=D(40), inr=D(1), ascites="none", he_grade=0
     )
@@ -205,7 +206,7 @@ def cp_tbil_points(value: str, unit: str) -> int:
 
 
 def cp_albumin_points(value: str, unit: str) -> int:
-    albumin = canonicalize_labs({"albumin": q(value, unit)})["albumin"].value
+    albumin = canonicalize_labs({"albumin": q(value, unit)}, UCUM)["albumin"].value
     result = child_pugh(
         total_bilirubin_umol_l=D(10), albumin_g_l=albumin, inr=D(1), ascites="none", he_grade=0
     )
@@ -354,7 +355,7 @@ SYMPTOMS = {"fatigue": 2, "anorexia": 1, "nausea": 0, "jaundice": 3, "consciousn
 
 
 def test_compute_scores_all_present() -> None:
-    labs = canonicalize_labs(FULL_LABS)
+    labs = canonicalize_labs(FULL_LABS, UCUM)
     result = compute_scores(labs=labs, he_grade=1, ascites="mild", symptoms=SYMPTOMS, age_years=48)
     assert set(result) == {"cossh_aclf_ii", "child_pugh", "symptom_score"}
     assert isinstance(result["cossh_aclf_ii"], CosshResult)
@@ -364,7 +365,7 @@ def test_compute_scores_all_present() -> None:
 
 
 def test_compute_scores_only_those_with_inputs() -> None:
-    labs = canonicalize_labs({k: v for k, v in FULL_LABS.items() if k != "albumin"})
+    labs = canonicalize_labs({k: v for k, v in FULL_LABS.items() if k != "albumin"}, UCUM)
     result = compute_scores(labs=labs, he_grade=1, ascites=None, symptoms=None, age_years=48)
     assert set(result) == {"cossh_aclf_ii"}
     none = compute_scores(labs={}, he_grade=None, ascites=None, symptoms={}, age_years=48)
@@ -372,7 +373,7 @@ def test_compute_scores_only_those_with_inputs() -> None:
 
 
 def test_compute_scores_without_he_grade_skips_he_scores() -> None:
-    labs = canonicalize_labs(FULL_LABS)
+    labs = canonicalize_labs(FULL_LABS, UCUM)
     result = compute_scores(
         labs=labs, he_grade=None, ascites="none", symptoms=SYMPTOMS, age_years=48
     )
@@ -394,7 +395,7 @@ def test_compute_scores_partial_symptoms_refused() -> None:
 
 
 def test_compute_scores_collects_errors_once_per_field() -> None:
-    labs = canonicalize_labs({**FULL_LABS, "neutrophils": q("0", "10*9/L")})
+    labs = canonicalize_labs({**FULL_LABS, "neutrophils": q("0", "10*9/L")}, UCUM)
     with pytest.raises(InvalidData) as exc:
         compute_scores(labs=labs, he_grade=9, ascites="lots", symptoms=None, age_years=48)
     assert fields(exc) == ["labs.neutrophils", "he_grade", "ascites"]

@@ -6,7 +6,15 @@ import pytest
 
 from app.domain import protocol
 from app.domain.errors import InvalidData
-from app.domain.units import LAB_KEYS, LAB_UNITS, CanonicalLab, Quantity, canonicalize_labs
+from app.domain.units import LAB_KEYS, CanonicalLab, Quantity
+from app.domain.units import canonicalize_labs as _canonicalize_labs
+from app.interop.ucum import UCUM
+
+
+def canonicalize_labs(
+    labs: dict[str, Quantity], field_prefix: str = "labs"
+) -> dict[str, CanonicalLab]:
+    return _canonicalize_labs(labs, UCUM, field_prefix)
 
 
 def q(value: str, unit: str) -> Quantity:
@@ -52,7 +60,7 @@ def test_lab_keys_are_the_spec_keys() -> None:
         ("urea", "60.06", "mg/dL", "10", "mmol/L"),
         ("urea", "10", "mg/dL", "1.6650", "mmol/L"),  # 1.66500166... rounds to 4 places
         ("urea", "7.5", "mmol/L", "7.5", "mmol/L"),
-        ("urea_nitrogen", "30", "mg/dL", "10.71", "mmol/L"),
+        ("urea_nitrogen", "30", "mg/dL", "30", "mg/dL"),  # SPEC §7: BUN is canonical in mg/dL
         ("inr", "1.5", "1", "1.5", "1"),
         ("pta", "40", "%", "40", "%"),
         ("neutrophils", "4.2", "10*9/L", "4.2", "10*9/L"),
@@ -96,7 +104,7 @@ def test_empty_unit_is_refused_for_other_labs() -> None:
 
 def test_unknown_unit_names_field_and_lists_accepted_units() -> None:
     with pytest.raises(InvalidData) as exc:
-        one("total_bilirubin", "100", "mmol/L")
+        one("total_bilirubin", "100", "U/L")
     (error,) = exc.value.errors
     assert error.field == "labs.total_bilirubin.unit"
     assert "umol/L" in error.message
@@ -109,8 +117,8 @@ def test_unit_codes_are_case_sensitive_ucum() -> None:
     assert fields(exc) == ["labs.albumin.unit"]
 
 
-def test_bun_accepts_only_mg_dl() -> None:
-    assert list(LAB_UNITS["urea_nitrogen"].accepted) == ["mg/dL"]
+def test_bun_accepts_only_mass_concentrations() -> None:
+    assert one("urea_nitrogen", "10", "mg/dL").value == Decimal("10")
     with pytest.raises(InvalidData) as exc:
         one("urea_nitrogen", "10", "mmol/L")
     assert fields(exc) == ["labs.urea_nitrogen.unit"]
@@ -122,7 +130,7 @@ def test_every_bad_field_is_reported_at_once() -> None:
         "inr": q("NaN", "1"),
         "neutrophils": q("Infinity", "10*9/L"),
         "urea": q("-1", "mmol/L"),
-        "albumin": q("-1", "mg/L"),
+        "albumin": q("-1", "mmol/L"),  # mg/L is commensurable with g/L (SPEC §9.3)
     }
     with pytest.raises(InvalidData) as exc:
         canonicalize_labs(labs)
@@ -138,7 +146,7 @@ def test_every_bad_field_is_reported_at_once() -> None:
 
 def test_field_prefix_is_used_in_field_names() -> None:
     with pytest.raises(InvalidData) as exc:
-        canonicalize_labs({"inr": q("1", "%")}, field_prefix="visits.0.labs")
+        canonicalize_labs({"inr": q("1", "s")}, field_prefix="visits.0.labs")
     assert fields(exc) == ["visits.0.labs.inr.unit"]
 
 
@@ -155,7 +163,7 @@ def test_zero_is_accepted_here_scores_decide_about_logs() -> None:
 
 def test_bun_yields_canonical_urea_when_urea_absent() -> None:
     labs = canonicalize_labs({"urea_nitrogen": q("30", "mg/dL")})
-    assert labs["urea_nitrogen"].value == Decimal("10.71")
+    assert labs["urea_nitrogen"].value == Decimal("30")  # SPEC §7: BUN canonical is mg/dL
     assert labs["urea"].value == Decimal("10.71")
     assert labs["urea"].unit == "mmol/L"
     assert labs["urea"].derived_from == "urea_nitrogen"
@@ -166,7 +174,7 @@ def test_measured_urea_wins_over_bun() -> None:
     labs = canonicalize_labs({"urea_nitrogen": q("30", "mg/dL"), "urea": q("8", "mmol/L")})
     assert labs["urea"].value == Decimal("8")
     assert labs["urea"].derived_from is None
-    assert labs["urea_nitrogen"].value == Decimal("10.71")
+    assert labs["urea_nitrogen"].value == Decimal("30")
 
 
 def test_empty_labs() -> None:

@@ -3,6 +3,7 @@
 from app.db.models.access import ApiToken, Site, User
 from app.db.models.audit import AuditChainLink, AuditEntry, IdempotencyRecord
 from app.db.models.base import Base
+from app.db.models.labs import LabResult, Treatment
 from app.db.models.participants import Consent, Participant, Screening
 from app.db.models.randomization import AllocationList, AllocationSlot, Outcome, Randomization
 from app.db.models.safety import AdverseEvent
@@ -13,6 +14,8 @@ __all__ = [
     "AllocationList",
     "AllocationSlot",
     "Dose",
+    "LabResult",
+    "Treatment",
     "Outcome",
     "ProtocolDeviation",
     "Randomization",
