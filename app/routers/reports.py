@@ -11,7 +11,9 @@ from app.auth import ReportReader
 from app.deps import SessionDep
 from app.problems import error_responses
 from app.schemas.reports import ConsortOut, EndpointsReportOut, SafetyReportOut
+from app.services import consort, report_plots
 from app.services import reports as service
+from app.services import safety_report as safety
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 CSV = "text/csv"
@@ -50,7 +52,7 @@ async def endpoints_report(
 async def kaplan_meier_plot(session: SessionDep, _: ReportReader) -> Response:
     """Kaplan-Meier overall survival per arm (step curves; censorings marked '+')."""
     cohort = await service.cohort(session)
-    png = await run_in_threadpool(service.km_png, cohort.records)
+    png = await run_in_threadpool(report_plots.km_png, cohort.records)
     return Response(png, media_type="image/png")
 
 
@@ -58,10 +60,10 @@ async def kaplan_meier_plot(session: SessionDep, _: ReportReader) -> Response:
 async def consort_report(session: SessionDep, _: ReportReader) -> ConsortOut:
     """CONSORT flow counts: assessed, excluded with reasons, allocated, received, lost,
     discontinued, analysed (ITT)."""
-    return await service.consort(session)
+    return await consort.consort(session)
 
 
 @router.get("/safety", responses=error_responses(401, 403))
 async def safety_report(session: SessionDep, _: ReportReader) -> SafetyReportOut:
     """Per arm: participants with an AE / SAE, events by CTCAE grade, SUSARs, deaths."""
-    return await service.safety(session)
+    return await safety.safety(session)

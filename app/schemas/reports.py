@@ -44,6 +44,10 @@ class EndpointsReportOut(OutputModel):
     adverse_outcome_12w_p: float | None = Field(
         description="two-sided Fisher exact p, adverse outcome by week 12, control vs exosome"
     )
+    labs: dict[str, dict[str, list[ChangeSummaryOut]]] = Field(
+        description="the biochemical endpoint: {analyte: {arm: [{visit_day, n, mean, sd}]}}, "
+        "change from baseline in the analyte's canonical unit"
+    )
     methods: dict[str, str]
 
 

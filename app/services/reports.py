@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,33 +18,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
-from app.db.models import AdverseEvent
 from app.db.repositories import reports as repo
 from app.domain import endpoints as stats
 from app.domain import protocol
-from app.domain.adverse_events import is_fatal
-from app.domain.safety_analysis import (
-    Exposure,
-    in_safety_set,
-    is_related,
-    is_severe,
-    is_treatment_emergent,
-)
+from app.domain.analytes import ANALYTES
+from app.domain.lab_changes import lab_changes
 from app.schemas.reports import (
     ArmEndpointsOut,
     ChangeSummaryOut,
-    ConsortArmOut,
-    ConsortOut,
-    DiscontinuedOut,
     EndpointsReportOut,
     EstimateOut,
-    ExcludedOut,
-    SafetyExclusionsOut,
-    SafetyGroupOut,
-    SafetyReportOut,
-    ScreenFailuresOut,
 )
-from app.services.adverse_events import stored_input
 
 SCORES = ("cossh_aclf_ii", "child_pugh", "symptom_score")
 ADVERSE_OUTCOMES = frozenset({"death", "treatment_abandoned", "liver_transplant"})
@@ -65,6 +49,9 @@ METHODS = {
     "fisher_exact)",
     "change_from_baseline": "visit score - latest screening score; n, mean, sample SD; "
     "assessments after a liver transplant or treatment abandonment are left out",
+    "labs": "per analyte, canonical unit: latest result in the visit window - latest result "
+    "on or before Day 1 within the 7-day screening window; n, mean, sample SD; results after "
+    "a liver transplant or treatment abandonment are left out",
 }
 
 
@@ -117,6 +104,7 @@ async def endpoints(session: AsyncSession) -> EndpointsReportOut:
     data = await cohort(session)
     report = stats.endpoint_report(data.records, data.adverse_days)
     changes = await change_from_baseline(session)
+    labs = await lab_changes_by_arm(session)
     arms = {
         arm: ArmEndpointsOut(
             randomized=line.randomized,
@@ -135,6 +123,7 @@ async def endpoints(session: AsyncSession) -> EndpointsReportOut:
         logrank_p=report.logrank_p,
         adverse_outcome_4w_p=report.adverse_outcome_4w_p,
         adverse_outcome_12w_p=report.adverse_outcome_12w_p,
+        labs=labs,
         methods=METHODS,
     )
 
@@ -182,6 +171,30 @@ async def _intercurrent_event_dates(session: AsyncSession) -> dict[uuid.UUID, da
     return ended
 
 
+async def lab_changes_by_arm(
+    session: AsyncSession,
+) -> dict[str, dict[str, list[ChangeSummaryOut]]]:
+    """The biochemical endpoint: per analyte, arm and protocol visit day, n, mean and SD of
+    the change from baseline in canonical units (`app.domain.lab_changes`)."""
+    ended = await _intercurrent_event_dates(session)
+    points = await repo.lab_points(session)
+    values: dict[tuple[str, str, int], list[float]] = defaultdict(list)
+    for a in await repo.allocations(session):
+        mine = points.get(a.participant_id, [])
+        for analyte, by_day in lab_changes(a.day1, mine, ended.get(a.participant_id)).items():
+            for day, change in by_day.items():
+                values[(analyte, a.arm, day)].append(float(change))
+    return {
+        analyte: {
+            arm: [
+                _summary(day, values.get((analyte, arm, day), [])) for day in protocol.VISIT_WINDOWS
+            ]
+            for arm in protocol.ARMS
+        }
+        for analyte in ANALYTES
+    }
+
+
 def _summary(day: int, values: Sequence[float]) -> ChangeSummaryOut:
     s = stats.change_from_baseline_summary(values)
     return ChangeSummaryOut(visit_day=day, n=s.n, mean=s.mean, sd=s.sd)
@@ -214,6 +227,11 @@ def endpoints_csv(report: EndpointsReportOut) -> str:
             for s in summaries:
                 row = [arm, f"change_{name}", s.visit_day, s.n, "", "", ""]
                 writer.writerow([*row, *_cells(s.mean, s.sd)])
+    for analyte, arms in report.labs.items():
+        for arm, summaries in arms.items():
+            for s in summaries:
+                row = [arm, f"change_lab_{analyte}", s.visit_day, s.n, "", "", ""]
+                writer.writerow([*row, *_cells(s.mean, s.sd)])
     for measure in ("logrank_p", "adverse_outcome_4w_p", "adverse_outcome_12w_p"):
         p = getattr(report, measure)
         writer.writerow(["control_vs_exosome", measure, "", "", *_cells(p), "", "", "", ""])
@@ -222,210 +240,3 @@ def endpoints_csv(report: EndpointsReportOut) -> str:
 
 def _cells(*values: float | None) -> list[str]:
     return ["" if v is None else repr(round(v, 6)) for v in values]
-
-
-# --- Kaplan-Meier plot ----------------------------------------------------------------------
-
-
-def km_curve(records: Sequence[stats.SurvivalRecord]) -> tuple[list[int], list[float]]:
-    """The KM step function at every day from 0 to the arm's last observation."""
-    if not records:
-        return [], []
-    days, values = [], []
-    for t in range(max(r.time_days for r in records) + 1):
-        estimate = stats.kaplan_meier_at(records, t).estimate
-        if estimate is None:
-            break
-        days.append(t)
-        values.append(estimate)
-    return days, values
-
-
-def km_png(records: Sequence[stats.SurvivalRecord]) -> bytes:
-    """Kaplan-Meier curves per arm (censorings marked '+') as PNG (Agg, no pyplot state)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 4.5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    for arm, color in zip(protocol.ARMS, ("tab:blue", "tab:orange"), strict=True):
-        mine = [r for r in records if r.arm == arm]
-        days, values = km_curve(mine)
-        if not days:
-            continue
-        axes.step(
-            [0, *days], [1.0, *values], where="post", color=color, label=f"{arm} (n={len(mine)})"
-        )
-        censored = [r.time_days for r in mine if not r.event and r.time_days <= days[-1]]
-        axes.plot(censored, [values[t] for t in censored], "+", color=color, markersize=10)
-    for day in (protocol.SURVIVAL_4W_DAY, protocol.SURVIVAL_12W_DAY):
-        axes.axvline(day, color="grey", linestyle=":", linewidth=1)
-    axes.set_xlim(0, protocol.SURVIVAL_12W_DAY + protocol.VISIT_WINDOWS[84].days_after)
-    axes.set_ylim(0, 1.05)
-    axes.set_xlabel("days from randomization (Day 1 = 0)")
-    axes.set_ylabel("overall survival S(t)")
-    axes.set_title(f"{protocol.TRIAL_CODE}: Kaplan-Meier overall survival (ITT)")
-    axes.legend(loc="lower left")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-# --- CONSORT --------------------------------------------------------------------------------
-
-CONSORT_DEFINITIONS = {
-    "assessed_for_eligibility": "participants with at least one screening assessment",
-    "excluded": "assessed but not randomized: screen failures (by failed criterion code) "
-    "and eligible participants not randomized",
-    "received_allocated_intervention": "exosome: at least one dose given; control: everyone "
-    "allocated (SMT)",
-    "lost_to_follow_up": "a lost_to_follow_up outcome is recorded",
-    "discontinued": "a withdrawn or treatment_abandoned outcome is recorded",
-    "analysed": "intention to treat: everyone randomized",
-}
-
-
-async def consort(session: AsyncSession) -> ConsortOut:
-    screenings = await repo.latest_screenings(session)
-    statuses = await repo.statuses(session)
-    allocations = await repo.allocations(session)
-    dosed = set(await repo.dose_dates(session))
-    kinds: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for pid, kind, _ in await repo.outcomes(session):
-        kinds[pid].add(kind)
-    failed = [s for pid, s in screenings.items() if statuses.get(pid) == "screen_failed"]
-    reasons = Counter(code for s in failed for code in {r.split(":", 1)[0] for r in s.reasons})
-    randomized = {a.participant_id for a in allocations}
-    waiting = sum(
-        1 for pid in screenings if statuses.get(pid) == "eligible" and pid not in randomized
-    )
-    arms = {
-        arm: _consort_arm(
-            [a.participant_id for a in allocations if a.arm == arm], arm, dosed, kinds, statuses
-        )
-        for arm in protocol.ARMS
-    }
-    return ConsortOut(
-        assessed_for_eligibility=len(screenings),
-        excluded=ExcludedOut(
-            total=len(failed) + waiting,
-            screen_failed=ScreenFailuresOut(
-                participants=len(failed), by_reason=dict(sorted(reasons.items()))
-            ),
-            eligible_not_randomized=waiting,
-        ),
-        randomized=len(allocations),
-        arms=arms,
-        definitions=CONSORT_DEFINITIONS,
-    )
-
-
-def _consort_arm(
-    members: list[uuid.UUID],
-    arm: str,
-    dosed: set[uuid.UUID],
-    kinds: dict[uuid.UUID, set[str]],
-    statuses: dict[uuid.UUID, str],
-) -> ConsortArmOut:
-    def having(kind: str) -> int:
-        return sum(1 for pid in members if kind in kinds[pid])
-
-    received = len(members) if arm == stats.CONTROL_ARM else sum(1 for p in members if p in dosed)
-    withdrawn, abandoned = having("withdrawn"), having("treatment_abandoned")
-    discontinued = sum(1 for p in members if kinds[p] & {"withdrawn", "treatment_abandoned"})
-    return ConsortArmOut(
-        allocated=len(members),
-        received_allocated_intervention=received,
-        did_not_receive_allocated_intervention=len(members) - received,
-        lost_to_follow_up=having("lost_to_follow_up"),
-        discontinued=DiscontinuedOut(
-            total=discontinued, withdrawn=withdrawn, treatment_abandoned=abandoned
-        ),
-        liver_transplant=having("liver_transplant"),
-        died=having("death"),
-        completed=sum(1 for p in members if statuses.get(p) == "completed"),
-        analysed=len(members),
-        excluded_from_analysis=0,
-    )
-
-
-# --- safety ---------------------------------------------------------------------------------
-
-SAFETY_DEFINITIONS = {
-    "treatment_emergent": "onset on or after Day 1 and, in the exosome arm, on or after the "
-    "date of the first dose given",
-    "safety_set": "every randomized control participant and every exosome participant with "
-    "at least one dose given",
-    "related": "relatedness possible, probable or definite",
-    "grade_3_or_higher": "CTCAE v5 grade 3, 4 or 5",
-}
-
-
-async def safety(session: AsyncSession) -> SafetyReportOut:
-    allocations = await repo.allocations(session)
-    doses = await repo.dose_dates(session)
-    exposure = {
-        a.participant_id: Exposure(a.arm, a.day1, doses[a.participant_id][0])
-        if a.participant_id in doses
-        else Exposure(a.arm, a.day1, None)
-        for a in allocations
-    }
-    died = {pid for pid, kind, _ in await repo.outcomes(session) if kind == "death"}
-    events = await repo.adverse_events(session)
-    in_set = {pid for pid, e in exposure.items() if in_safety_set(e)}
-    emergent = [
-        e
-        for e in events
-        if e.participant_id in in_set
-        and is_treatment_emergent(e.onset_date, exposure[e.participant_id])
-    ]
-    arms = {
-        arm: _safety_group(
-            [e for e in emergent if exposure[e.participant_id].arm == arm],
-            members=[pid for pid in in_set if exposure[pid].arm == arm],
-            died=died,
-        )
-        for arm in protocol.ARMS
-    }
-    outside = [e for e in events if e.participant_id not in exposure]
-    excluded = SafetyExclusionsOut(
-        events_not_treatment_emergent=sum(1 for e in events if e.participant_id in in_set)
-        - len(emergent),
-        events_outside_safety_set=sum(
-            1 for e in events if e.participant_id in exposure and e.participant_id not in in_set
-        ),
-        exosome_participants_never_dosed=sum(
-            1 for pid, e in exposure.items() if e.arm == stats.EXOSOME_ARM and pid not in in_set
-        ),
-    )
-    return SafetyReportOut(
-        arms=arms,
-        excluded=excluded,
-        not_randomized=_safety_group(outside, sorted({e.participant_id for e in outside}), died),
-        definitions=SAFETY_DEFINITIONS,
-    )
-
-
-def _safety_group(
-    events: list[AdverseEvent], members: Iterable[uuid.UUID], died: set[uuid.UUID]
-) -> SafetyGroupOut:
-    people = list(members)
-    grades = Counter(e.ctcae_grade for e in events)
-    return SafetyGroupOut(
-        participants=len(people),
-        participants_with_ae=len({e.participant_id for e in events}),
-        participants_with_sae=len({e.participant_id for e in events if e.serious}),
-        events=len(events),
-        serious_events=sum(1 for e in events if e.serious),
-        grade_3_or_higher_events=sum(1 for e in events if is_severe(e.ctcae_grade)),
-        related_events=sum(1 for e in events if is_related(e.relatedness)),
-        events_by_grade={str(g): grades.get(g, 0) for g in range(1, 6)},
-        susars=sum(1 for e in events if e.susar),
-        fatal_events=sum(1 for e in events if _fatal(e)),
-        deaths=sum(1 for p in people if p in died),
-    )
-
-
-def _fatal(event: AdverseEvent) -> bool:
-    return is_fatal(stored_input(event))

@@ -30,7 +30,7 @@ import pytest
 from scipy import stats
 
 from app.domain.study_days import date_of_study_day
-from tests.api.treatment_helpers import dose_body, visit_body
+from tests.api.treatment_helpers import dose_body, local, visit_body
 from tests.conftest import ADMIN_TOKEN, IsolatedApp
 from tests.helpers import Actor, make_actor, make_site, new_allocation_list, randomized_days_ago
 
@@ -82,6 +82,17 @@ class Trial:
     async def dose(self, name: str, n: int) -> None:
         await self.post(name, "doses", dose_body(self.day1, n))
 
+    async def lab(
+        self, name: str, day: int, value: float, unit: str = "U/L", hour: int = 8
+    ) -> None:
+        body = {
+            "analyte": "alt",
+            "value": value,
+            "unit": unit,
+            "collected_at": local(self.day1, day, hour).isoformat(),
+        }
+        await self.post(name, "lab-results", body)
+
     async def adverse_event(self, name: str, onset: date, **fields: Any) -> dict[str, Any]:
         body = {
             "term": "Event",
@@ -113,6 +124,7 @@ async def trial():
                 t.ids[names[arm.json()["arm"]].pop(0)] = p["id"]
         await _control(t)
         await _exosome(t)
+        await _labs(t)
         yield t
 
 
@@ -144,6 +156,22 @@ async def _exosome(t: Trial) -> None:
     await t.adverse_event("E4", t.on(2), relatedness="possible")
     await t.adverse_event("E5", t.on(1), ctcae_grade=1)
     await t.adverse_event("E2", t.on(3))  # never dosed: outside the safety set
+
+
+async def _labs(t: Trial) -> None:
+    """ALT (direct results; albumin comes from the screenings' and visits' own labs)."""
+    await t.lab("C1", -3, 200)  # an earlier baseline value
+    await t.lab("C1", 1, 120)  # the baseline: the latest on or before Day 1
+    await t.lab("C1", 26, 60)
+    await t.lab("C1", 30, 50)  # the latest in the Day 28 window: change -70
+    await t.lab("C4", -1, 100)
+    await t.lab("C4", 28, 70)  # change -30
+    await t.lab("C2", -8, 90)  # 9 days before Day 1: no baseline
+    await t.lab("C2", 28, 80)
+    await t.lab("E2", 0, 130)
+    await t.lab("E2", 84, 1.0, unit="ukat/L")  # 60 U/L: change -70
+    await t.lab("E3", 1, 150)
+    await t.lab("E3", 28, 90)  # after the abandonment on Day 20: left out
 
 
 def loglog(s: float, variance_sum: float) -> dict[str, Any]:
@@ -250,3 +278,17 @@ async def test_change_from_baseline_leaves_out_assessments_after_abandonment(tri
     assert {s["visit_day"]: s["n"] for s in control}[84] == 3  # C1, C2, C4
     assert {s["visit_day"]: s["n"] for s in control}[28] == 2  # C1, C3
     assert {s["visit_day"]: s["n"] for s in exosome}[84] == 1  # E2 (not E3, abandoned)
+
+
+async def test_biochemical_endpoint_changes_in_canonical_units(trial):
+    labs = (await endpoints(trial))["labs"]
+    alt = {arm: {s["visit_day"]: s for s in days} for arm, days in labs["alt"].items()}
+    assert (alt["control"][28]["n"], alt["control"][28]["mean"]) == (2, pytest.approx(-50.0))
+    assert alt["control"][28]["sd"] == pytest.approx(math.sqrt(800))
+    assert alt["control"][84]["n"] == 0
+    assert (alt["exosome"][84]["n"], alt["exosome"][84]["mean"]) == (1, pytest.approx(-70.0))
+    assert alt["exosome"][28]["n"] == 0  # E3's value came after the abandonment
+    # albumin from the screenings' (30 g/L) and the Day 28 visits' (32 g/L) own labs
+    albumin = {s["visit_day"]: s for s in labs["albumin"]["control"]}
+    assert (albumin[28]["n"], albumin[28]["mean"], albumin[28]["sd"]) == (2, 2.0, 0.0)
+    assert set(labs) >= {"alt", "inr", "crp", "urea_nitrogen"}  # every analyte of SPEC §7

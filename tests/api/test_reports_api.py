@@ -244,7 +244,8 @@ async def test_endpoints_as_csv(cohort):
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.text)))
-    assert len(rows) == 2 * (1 + 4 + 3 * 6) + 3  # log-rank and the two Fisher p-values
+    analytes = 23  # the labs of SPEC §7, per arm and visit day
+    assert len(rows) == 2 * (1 + 4 + 3 * 6) + 2 * analytes * 6 + 3  # + log-rank, 2 Fisher
     by_key = {(row["arm"], row["measure"], row["visit_day"]): row for row in rows}
     assert float(by_key[("control", "survival_4w", "")]["estimate"]) == pytest.approx(0.375)
     assert by_key[("exosome", "survival_4w", "")]["ci_low"] == ""

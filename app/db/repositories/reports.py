@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import (
     AdverseEvent,
     Dose,
+    LabResult,
     Outcome,
     Participant,
     Randomization,
@@ -21,6 +22,7 @@ from app.db.models import (
     Site,
     Visit,
 )
+from app.domain.lab_changes import LabPoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,28 @@ async def latest_screenings(session: AsyncSession) -> dict[uuid.UUID, Screening]
 async def statuses(session: AsyncSession) -> dict[uuid.UUID, str]:
     rows = await session.execute(select(Participant.id, Participant.status))
     return {pid: status for pid, status in rows}
+
+
+async def lab_points(session: AsyncSession) -> dict[uuid.UUID, list[LabPoint]]:
+    """Every non-voided lab result of a randomized participant, with its site-local date."""
+    local = cast(func.timezone(Site.timezone, LabResult.collected_at), Date)
+    rows = await session.execute(
+        select(
+            LabResult.participant_id,
+            LabResult.analyte,
+            local,
+            LabResult.collected_at,
+            LabResult.canonical_value,
+        )
+        .join(Randomization, Randomization.participant_id == LabResult.participant_id)
+        .join(Participant, Participant.id == LabResult.participant_id)
+        .join(Site, Site.id == Participant.site_id)
+        .where(LabResult.voided_at.is_(None))
+    )
+    found: dict[uuid.UUID, list[LabPoint]] = defaultdict(list)
+    for pid, analyte, on, collected_at, value in rows:
+        found[pid].append(LabPoint(analyte, on, collected_at, value))
+    return found
 
 
 async def adverse_events(session: AsyncSession) -> list[AdverseEvent]:
