@@ -25,6 +25,7 @@ from app.schemas.treatment import (
     VisitsOut,
 )
 from app.services import dosing, visits
+from app.services import score_series as score_series_service
 from app.services.access import visible_site_filter
 from app.services.versions import etag
 
@@ -174,7 +175,7 @@ async def score_series(
     participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
 ) -> list[ScoreAssessmentOut]:
     """Baseline (screening) first, then each visit by day, with change from baseline."""
-    return await visits.score_series(session, principal, participant_id)
+    return await score_series_service.score_series(session, principal, participant_id)
 
 
 # --- protocol deviations -------------------------------------------------------------------------
