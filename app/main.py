@@ -14,6 +14,7 @@ from app.db.bootstrap import bootstrap_admin
 from app.db.embedded import release_embedded
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from app.db.migrate import upgrade_to_head
+from app.interop import ucum
 from app.middleware import RequestContextMiddleware, is_unavailable
 from app.problems import Problem, install_problem_handlers
 from app.routers import ROUTERS
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions.target = make_sessionmaker(engine)
         app.state.engine = engine
         await _prepare_database(engine, sessions.target, settings)
+        # the UCUM registry takes 0.4-2 s to build: pay it at start, not in a request
+        await asyncio.to_thread(ucum.warm_up)
         yield
         await engine.dispose()
         if not settings.database_url:

@@ -1,7 +1,8 @@
 """UCUM units by meaning, through `ucumvert` (pint underneath): the domain's `UnitConverter`.
 
 Behaviour relied on (ucumvert 0.3.x, checked by tests/unit/test_ucum.py):
-- `PintUcumRegistry()` takes 0.4-2 s: it is built once per process, on first use.
+- `PintUcumRegistry()` takes 0.4-2 s: it is built once per process, on first use; the app
+  builds it at start (`warm_up`, from the lifespan) so that no request pays for it.
 - `from_ucum` parses case-sensitive UCUM; a string that is not UCUM raises (`InvalidUcumError`,
   or a lark error for a valid code pint does not define, such as `[pH]`): refused as not UCUM.
 - An annotation alone (`{INR}`) comes back as a plain string: UCUM defines it as unity, "1".
@@ -62,6 +63,14 @@ def _outcome(from_unit: str, to_unit: str) -> _Outcome:
     except Exception:  # pint's DimensionalityError, or offset units (Cel) in a ratio
         return _Outcome(None)
     return _Outcome(_FACTOR_CTX.plus(Decimal(repr(float(magnitude)))).normalize(_FACTOR_CTX))
+
+
+def warm_up() -> None:
+    """Build the registry and parse the analytes' canonical units now (the app's start)."""
+    from app.domain.analytes import ANALYTES
+
+    for analyte in ANALYTES.values():
+        _parse(analyte.canonical_unit)
 
 
 class UcumConverter:

@@ -194,3 +194,9 @@ def test_spec_3_4_factors_exactly() -> None:
     assert table["creatinine"].multiply == D("88.4")
     assert table["urea"].divide == D("6.006")
     assert D("0.357") == protocol.UREA_MMOL_L_PER_BUN_MG_DL
+
+
+def test_warm_up_builds_the_registry_and_parses_canonical_units() -> None:
+    ucum.warm_up()
+    assert ucum._registry.cache_info().currsize == 1
+    assert ucum._parse("umol/L") is not None
