@@ -16,6 +16,7 @@ from app.db.embedded import release_embedded
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from app.db.errors import describe, is_unavailable
 from app.db.migrate import upgrade_to_head
+from app.db.roles import check_app_role
 from app.middleware import RequestContextMiddleware
 from app.problems import Problem, install_problem_handlers
 from app.routers import ROUTERS
@@ -90,6 +91,7 @@ async def _prepare_database(
         try:
             if settings.run_migrations_on_start:
                 await upgrade_to_head(engine, settings.db_app_role)
+            await check_app_role(engine, settings.db_app_role)
             if settings.bootstrap_admin_token:
                 await bootstrap_admin(sessions, settings.bootstrap_admin_token, settings)
             return

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
+
 import asyncpg
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, IsolatedApp
+from tests.conftest import ADMIN_TOKEN, ROOT, IsolatedApp
 from tests.helpers import make_actor, make_participant, make_site
 
 
@@ -238,13 +243,7 @@ async def test_an_anchor_catches_a_chain_rebuilt_after_tampering():
 
 
 async def _cli_anchor(url: str) -> dict:
-    import asyncio
-    import json
-    import os
-    import sys
-
-    from tests.conftest import ROOT
-
+    """`python -m app.cli audit-anchor` against the throw-away database, as an operator would."""
     env = {**os.environ, "DATABASE_URL": url}
     env.pop("TRIAL_BOOTSTRAP_ADMIN_TOKEN", None)
     proc = await asyncio.create_subprocess_exec(

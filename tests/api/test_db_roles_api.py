@@ -187,6 +187,17 @@ async def test_requests_run_as_the_app_role(app, client, admin_headers, db):
     assert written_by == APP_ROLE
 
 
+async def test_a_missing_app_role_stops_the_service_at_start(database_url):
+    application = create_app(
+        Settings(
+            database_url=database_url, db_app_role="no_such_role", run_migrations_on_start=False
+        )
+    )
+    with pytest.raises(RuntimeError, match="DB_APP_ROLE 'no_such_role'"):
+        async with application.router.lifespan_context(application):
+            pass
+
+
 async def test_readiness_is_checked_as_the_app_role():
     async with IsolatedApp() as iso:
         assert (await iso.client.get("/ready")).status_code == 200
