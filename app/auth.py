@@ -39,6 +39,7 @@ class Principal:
     role: str
     site_id: uuid.UUID | None
     site_code: str | None
+    token_id: uuid.UUID | None = None  # the bearer token of this request (logout revokes it)
 
     @property
     def site_bound(self) -> bool:

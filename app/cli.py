@@ -3,6 +3,9 @@
 python -m app.cli create-site --code GZ3 --name "Third Affiliated Hospital"
 python -m app.cli create-user --username inv1 --role investigator --site-code GZ3
 python -m app.cli create-token --username inv1 [--name ehr] [--days 90]
+python -m app.cli audit-anchor        # prints the current audit anchor (JSON) for safekeeping
+
+Everything but the migrations runs as DB_APP_ROLE, like the service's requests.
 """
 
 from __future__ import annotations
@@ -10,14 +13,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import sys
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.audit_context import set_actor, set_reason
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from app.db.migrate import upgrade_to_head
 from app.db.repositories import access as repo
+from app.db.roles import enter_app_role
 from app.schemas.access import SiteIn, TokenIn, UserIn
 from app.services import access
+from app.services import audit as audit_service
 from app.settings import get_settings
 
 
@@ -37,16 +46,44 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--username", required=True)
     token.add_argument("--name")
     token.add_argument("--days", type=int)
+    sub.add_parser(
+        "audit-anchor", help="verify the audit trail and print its current anchor (JSON)"
+    )
     return parser
+
+
+async def _anchor(session: AsyncSession) -> str:
+    """One JSON line to keep outside the database (docs/deployment.md: anchors)."""
+    result = await audit_service.verify(session)
+    if not result.valid or result.head_id is None:
+        raise RuntimeError(
+            f"the audit trail does not verify (first invalid row {result.first_invalid}):"
+            " no anchor is printed"
+            if not result.valid
+            else "no audit row has been linked since anchors exist: write something first"
+        )
+    return json.dumps(
+        {
+            "anchor_id": result.head_id,
+            "anchor_hash": result.head_hash,
+            "taken_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "checked": result.checked,
+        }
+    )
 
 
 async def _run(args: argparse.Namespace) -> str:
     settings = get_settings()
     engine = make_engine(resolve_database_url(settings), settings)
-    await upgrade_to_head(engine)
     sessions = make_sessionmaker(engine)
     try:
+        if args.command == "audit-anchor":
+            async with sessions() as session, session.begin():
+                await enter_app_role(session, settings.db_app_role)
+                return await _anchor(session)
+        await upgrade_to_head(engine, settings.db_app_role)
         async with sessions() as session, session.begin():
+            await enter_app_role(session, settings.db_app_role)
             await set_actor(session, user_id="cli", role="system", site=None)
             await set_reason(session, f"cli {args.command}")
             if args.command == "create-site":

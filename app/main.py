@@ -10,12 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app import security
 from app.db.bootstrap import bootstrap_admin
 from app.db.embedded import release_embedded
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
+from app.db.errors import describe, is_unavailable
 from app.db.migrate import upgrade_to_head
+from app.db.roles import check_app_role
 from app.interop import ucum
-from app.middleware import RequestContextMiddleware, is_unavailable
+from app.middleware import RequestContextMiddleware
 from app.problems import Problem, install_problem_handlers
 from app.routers import ROUTERS
 from app.settings import Settings, get_settings
@@ -52,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(resolve_database_url(settings), settings)
         sessions.target = make_sessionmaker(engine)
         app.state.engine = engine
+        app.state.settings = settings
         await _prepare_database(engine, sessions.target, settings)
+        await security.warm_up()
         # the UCUM registry takes 0.4-2 s to build: pay it at start, not in a request
         await asyncio.to_thread(ucum.warm_up)
         yield
@@ -88,14 +93,17 @@ async def _prepare_database(
     while True:
         try:
             if settings.run_migrations_on_start:
-                await upgrade_to_head(engine)
+                await upgrade_to_head(engine, settings.db_app_role)
+            await check_app_role(engine, settings.db_app_role)
             if settings.bootstrap_admin_token:
                 await bootstrap_admin(sessions, settings.bootstrap_admin_token, settings)
             return
         except Exception as exc:
             if not is_unavailable(exc) or loop.time() > deadline:
                 raise
-            log.warning("database unavailable at start (%s); retrying in %.2f s", exc, delay)
+            log.warning(
+                "database unavailable at start (%s); retrying in %.2f s", describe(exc), delay
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.db.errors import describe, frames_only, involves_the_database
 from app.domain.errors import DomainError, FieldError, InvalidData, NotFound, StateConflict
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Invalid data",
     428: "Precondition required",
+    429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
 }
@@ -146,7 +148,10 @@ async def _on_http(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    if involves_the_database(exc):  # its message may quote the data (app/db/errors.py)
+        log.error("unhandled database error: %s\n%s", describe(exc), frames_only(exc))
+    else:
+        log.exception("unhandled error", exc_info=exc)
     return problem_response(500, "An unexpected error occurred; it has been logged.")
 
 
@@ -158,6 +163,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_unexpected)
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    }
+}
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries: every route documents its problem responses."""
     return {
@@ -165,6 +178,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "model": Problem,
             "description": TITLES.get(s, "Error"),
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            **({"headers": RETRY_AFTER} if s in (429, 503) else {}),
         }
         for s in sorted({*statuses, 422, 500})
     }

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = {"changeme", "secret", "admin", "password", "token"}
+MIN_SECRET_LENGTH = 32
+MIN_DISTINCT_CHARACTERS = 8
+PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "placeholder", "example", "your-token")
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def weak_secret_reason(value: str) -> str | None:
+    """Why `value` is not a real secret (None when it is): length, kinds, placeholders."""
+    kinds = sum(
+        any(test(c) for c in value)
+        for test in (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+    )
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"at least {MIN_SECRET_LENGTH} characters"
+    if kinds < 2:
+        return "more than one kind of character (lower case, upper case, digits, symbols)"
+    if len(set(value)) < MIN_DISTINCT_CHARACTERS:
+        return f"at least {MIN_DISTINCT_CHARACTERS} different characters"
+    if any(word in value.lower() for word in PLACEHOLDER_WORDS):
+        return "a real secret, not a placeholder"
+    return None
 
 
 class Settings(BaseSettings):
@@ -20,6 +41,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".data"), description="embedded PostgreSQL data")
     bootstrap_admin_token: str | None = Field(default=None, alias="TRIAL_BOOTSTRAP_ADMIN_TOKEN")
     token_ttl_days: int = Field(default=90, ge=1)
+    login_token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_max_failures_per_username: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     max_page_size: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -29,15 +55,27 @@ class Settings(BaseSettings):
     db_pgbouncer: bool = Field(
         default=False, description="disable prepared-statement caching (PgBouncer transaction mode)"
     )
+    db_app_role: str = Field(
+        default="trial_app",
+        description="the PostgreSQL role every request runs as (SET LOCAL ROLE); owns nothing",
+    )
     run_migrations_on_start: bool = True
 
     @field_validator("bootstrap_admin_token")
     @classmethod
-    def _refuse_placeholder(cls, value: str | None) -> str | None:
+    def _refuse_weak_secret(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if value.lower() in PLACEHOLDER_SECRETS or len(value) < 16:
-            raise ValueError("TRIAL_BOOTSTRAP_ADMIN_TOKEN must be a real secret of >= 16 chars")
+        reason = weak_secret_reason(value)
+        if reason is not None:
+            raise ValueError(f"TRIAL_BOOTSTRAP_ADMIN_TOKEN must be {reason}")
+        return value
+
+    @field_validator("db_app_role")
+    @classmethod
+    def _plain_identifier(cls, value: str) -> str:
+        if not ROLE_NAME.match(value):
+            raise ValueError("DB_APP_ROLE must be a lower-case identifier ([a-z_][a-z0-9_]*)")
         return value
 
 

@@ -26,7 +26,7 @@ from app.main import create_app
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN_TOKEN = "test-admin-token-" + secrets.token_hex(8)
+ADMIN_TOKEN = "test-admin-token-" + secrets.token_hex(16)
 
 
 def _server_url() -> str:
@@ -99,8 +99,9 @@ def admin_headers() -> dict[str, str]:
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A direct connection for checks and for changes made behind the service's back."""
+async def db(database_url: str, app) -> AsyncIterator[asyncpg.Connection]:  # type: ignore[no-untyped-def]
+    """A direct connection (as the owner) to the migrated test database, for checks and for
+    changes made behind the service's back."""
     conn = await asyncpg.connect(_plain(database_url))
     try:
         yield conn

@@ -208,3 +208,38 @@ async def insert_visit(
         vital,
         json.dumps(scores or {}),
     )
+
+
+_addresses = iter(range(1, 1 << 24))
+
+
+def unique_address() -> str:
+    """A client address of its own, so one test's failed logins never lock another's."""
+    n = next(_addresses)
+    return f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+
+def client_from(app: Any, host: str | None = None) -> httpx.AsyncClient:
+    """A client whose requests come from `host` (the login throttle keys on the address)."""
+    transport = httpx.ASGITransport(app=app, client=(host or unique_address(), 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+async def make_password_user(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    role: str = "monitor",
+    site_code: str | None = None,
+    password: str = "a long passphrase 1",
+) -> dict[str, Any]:
+    username = f"{role}-pw-{uuid.uuid4().hex[:10]}"
+    body = {"username": username, "role": role, "site_code": site_code, "password": password}
+    r = await client.post("/api/v1/users", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    return {"id": r.json()["id"], "username": username, "password": password}
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/token", data={"username": username, "password": password}
+    )

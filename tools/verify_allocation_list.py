@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Offline re-derivation of an allocation list (standard library only, no project code).
 
-    python3 tools/verify_allocation_list.py SEED COMMITMENT [--block-sizes 2 4] [--size 20]
+    python3 tools/verify_allocation_list.py SEED COMMITMENT [--block-sizes 2 4 6] [--size 20]
 
 Implements algorithm `aclf-permuted-blocks/hmac-sha256-ctr/v1` as documented in
 docs/randomization.md, prints the list and whether its SHA-256 matches COMMITMENT.
@@ -77,7 +77,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("seed")
     parser.add_argument("commitment")
-    parser.add_argument("--block-sizes", type=int, nargs="+", default=[2, 4])
+    parser.add_argument("--block-sizes", type=int, nargs="+", default=[2, 4, 6])
     parser.add_argument("--size", type=int, default=20)
     args = parser.parse_args()
     slots = derive(args.seed, args.block_sizes, args.size)

@@ -34,6 +34,9 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         # no pre-ping round trip per request: a dead connection fails its request with a 503
         # (middleware) and SQLAlchemy then invalidates the pool, so the next request reconnects
         pool_pre_ping=False,
+        # bound parameters are data (names, dates of birth, tokens' hashes): never put them in
+        # exception messages or logs; app/db/errors.py keeps PostgreSQL's own echoes out too
+        hide_parameters=True,
         connect_args=connect_args,
     )
 

@@ -12,6 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.roles import enter_app_role
+
 ROOT = Path(__file__).resolve().parents[2]
 MIGRATION_LOCK_KEY = 7_245_000_002
 
@@ -22,17 +24,20 @@ def alembic_config() -> Config:
     return cfg
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, app_role: str | None) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
+    if app_role is not None:
+        cfg.attributes["app_role"] = app_role  # read by migration 0006 (else DB_APP_ROLE)
     command.upgrade(cfg, "head")
 
 
-async def upgrade_to_head(engine: AsyncEngine) -> None:
-    """Several workers may start at once: the advisory lock lets one migrate at a time."""
+async def upgrade_to_head(engine: AsyncEngine, app_role: str | None = None) -> None:
+    """Several workers may start at once: the advisory lock lets one migrate at a time.
+    Migrations run as the connecting (owner) role, never as the app role."""
     async with engine.begin() as conn:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
-        await conn.run_sync(_upgrade)
+        await conn.run_sync(_upgrade, app_role)
 
 
 def _at_head(connection: Connection) -> bool:
@@ -43,4 +48,11 @@ def _at_head(connection: Connection) -> bool:
 
 async def migrations_at_head(engine: AsyncEngine) -> bool:
     async with engine.connect() as conn:
+        return await conn.run_sync(_at_head)
+
+
+async def at_head_as(engine: AsyncEngine, app_role: str) -> bool:
+    """Readiness, checked the way requests run: as the app role (it may read alembic_version)."""
+    async with engine.connect() as conn, conn.begin():
+        await enter_app_role(conn, app_role)
         return await conn.run_sync(_at_head)

@@ -7,7 +7,7 @@ protocol amendment is a change to one reviewed module (and the docs table genera
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -17,9 +17,12 @@ PRODUCT_NAME = "PT-MSCs Exosome Injection"
 # --- enrollment and allocation -----------------------------------------------------------
 ENROLLMENT_TARGET = 20
 ARMS: tuple[str, str] = ("control", "exosome")
-DEFAULT_BLOCK_SIZES: tuple[int, ...] = (2, 4)
+# Concealment: larger and more varied blocks make the next arm harder to guess; a
+# statistician should still pass their own sizes (kept out of site staff's sight).
+DEFAULT_BLOCK_SIZES: tuple[int, ...] = (2, 4, 6)
 
 # --- eligibility ---------------------------------------------------------------------------
+EARLIEST_DATE_OF_BIRTH = date(1900, 1, 1)  # plausibility: earlier dates are typing errors
 AGE_MIN_YEARS = 18
 AGE_MAX_YEARS = 65  # inclusive: eligible up to the day before the 66th birthday
 COSSH_ACLF_II_ELIGIBLE_BELOW = Decimal("7.4")  # strictly below; 7.4 exactly is not eligible

@@ -1,42 +1,72 @@
-"""Sites, users, tokens and the OAuth2 password login."""
+"""Sites, users, tokens, the OAuth2 password login and logout (HTTP only)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.auth import Admin, AnyUser
-from app.db.repositories import access as repo
-from app.deps import PageDep, SessionDep
+from app.deps import IfMatchDep, PageDep, SessionDep
 from app.problems import error_responses
 from app.schemas.access import (
     AccessTokenOut,
     SiteIn,
     SiteOut,
     TokenIn,
+    TokenInfoOut,
     TokenOut,
     UserIn,
     UserOut,
+    UserPatch,
 )
 from app.schemas.common import PageOut
 from app.services import access
+from app.services.login import password_login
+from app.services.versions import etag
 from app.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1; see idempotency
 
 
-@router.post("/auth/token", responses=error_responses(401))
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.post("/auth/token", responses=error_responses(401, 429))
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> AccessTokenOut:
-    """OAuth2 password grant: a username and password buy a bearer token."""
-    token, expires = await access.password_login(
-        session, form.username, form.password, get_settings()
+    """OAuth2 password grant: a username and password buy a short-lived bearer token.
+
+    After 5 failed logins for a username within 15 minutes (20 from one client address),
+    every attempt answers 429 with Retry-After until the lockout ends, right password or not.
+    A user holds at most 5 live login tokens: a sixth login revokes the oldest.
+    """
+    token, plaintext = await password_login(
+        session, form.username, form.password, _client(request), get_settings()
     )
-    return AccessTokenOut(access_token=token, expires_at=expires)
+    response.headers.update(NO_STORE)
+    return AccessTokenOut(
+        access_token=plaintext,
+        expires_at=token.expires_at,
+        expires_in=round((token.expires_at - datetime.now(UTC)).total_seconds()),
+        id=token.id,
+    )
+
+
+@router.post("/auth/logout", status_code=204, responses=error_responses(401))
+async def logout(session: SessionDep, principal: AnyUser) -> Response:
+    """Revoke the bearer token of this request (the user's other tokens stay valid)."""
+    await access.logout(session, principal)
+    return Response(status_code=204)
 
 
 @router.post("/sites", status_code=201, responses=error_responses(401, 403, 409))
@@ -46,7 +76,7 @@ async def create_site(data: SiteIn, session: SessionDep, _: Admin) -> SiteOut:
 
 @router.get("/sites", responses=error_responses(401, 403))
 async def list_sites(session: SessionDep, _: AnyUser, page: PageDep) -> PageOut[SiteOut]:
-    sites, total = await repo.list_sites(session, page.limit, page.offset)
+    sites, total = await access.list_sites(session, page.limit, page.offset)
     return PageOut[SiteOut](
         items=[SiteOut.model_validate(s) for s in sites],
         total=total,
@@ -58,29 +88,67 @@ async def list_sites(session: SessionDep, _: AnyUser, page: PageDep) -> PageOut[
 @router.post("/users", status_code=201, responses=error_responses(401, 403, 409))
 async def create_user(data: UserIn, session: SessionDep, _: Admin) -> UserOut:
     user, site_code = await access.create_user(session, data)
-    return UserOut(
-        id=user.id, username=user.username, role=user.role, site_code=site_code, active=True
-    )
+    return access.user_out(user, site_code)
 
 
 @router.get("/users", responses=error_responses(401, 403))
 async def list_users(session: SessionDep, _: Admin, page: PageDep) -> PageOut[UserOut]:
-    rows, total = await repo.list_users(session, page.limit, page.offset)
-    items = [
-        UserOut(id=u.id, username=u.username, role=u.role, site_code=code, active=u.active)
-        for u, code in rows
-    ]
+    rows, total = await access.list_users(session, page.limit, page.offset)
+    items = [access.user_out(u, code) for u, code in rows]
     return PageOut[UserOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/users/{user_id}", responses=error_responses(401, 403, 404))
+async def get_user(
+    user_id: uuid.UUID, session: SessionDep, _: Admin, response: Response
+) -> UserOut:
+    user, site_code = await access.get_user(session, user_id)
+    response.headers["ETag"] = etag(user.version)
+    return access.user_out(user, site_code)
+
+
+@router.patch("/users/{user_id}", responses=error_responses(401, 403, 404, 409, 412, 428))
+async def update_user(
+    user_id: uuid.UUID,
+    data: UserPatch,
+    _: Admin,
+    if_match: IfMatchDep,
+    session: SessionDep,
+    response: Response,
+) -> UserOut:
+    """Deactivate (`active: false`) or reset the password: either revokes every token of the
+    user at once. If-Match with the user's ETag, and a reason (audited)."""
+    user, site_code = await access.update_user(session, user_id, data, if_match)
+    response.headers["ETag"] = etag(user.version)
+    return access.user_out(user, site_code)
+
+
+@router.get("/users/{user_id}/tokens", responses=error_responses(401, 403, 404))
+async def list_tokens(
+    user_id: uuid.UUID, session: SessionDep, _: Admin, page: PageDep
+) -> PageOut[TokenInfoOut]:
+    """The user's tokens, newest first: metadata only, never a secret or its hash."""
+    tokens, total = await access.list_tokens(session, user_id, page.limit, page.offset)
+    items = [TokenInfoOut.model_validate(t) for t in tokens]
+    return PageOut[TokenInfoOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post(
     "/users/{user_id}/tokens", status_code=201, responses=error_responses(401, 403, 404, 409)
 )
 async def create_token(
-    user_id: uuid.UUID, session: SessionDep, _: Admin, data: TokenIn | None = None
+    user_id: uuid.UUID,
+    session: SessionDep,
+    _: Admin,
+    response: Response,
+    data: TokenIn | None = None,
 ) -> TokenOut:
-    """A new API token for the user (integrations use these); the secret is shown once."""
+    """A new API token for the user (integrations use these); the secret is shown once.
+
+    The response is never stored for an Idempotency-Key replay: a repeated key answers 409.
+    """
     token, plaintext = await access.issue_token(session, user_id, data or TokenIn(), get_settings())
+    response.headers.update(NO_STORE)
     return TokenOut(id=token.id, token=plaintext, name=token.name, expires_at=token.expires_at)
 
 

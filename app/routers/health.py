@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from app.db.migrate import migrations_at_head
 from app.problems import error_responses, problem_response
+from app.services.health import database_ready
 
 router = APIRouter(tags=["health"])
 
@@ -20,13 +19,10 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", responses=error_responses(503))
 async def ready(request: Request) -> JSONResponse:
-    """The database answers and its schema is at the latest migration."""
-    engine = request.app.state.engine
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-        at_head = await migrations_at_head(engine)
-    except Exception:  # any failure to reach the database means "not ready"
+    """The database answers (to the app role) and its schema is at the latest migration."""
+    state = request.app.state
+    at_head = await database_ready(state.engine, state.settings.db_app_role)
+    if at_head is None:
         return problem_response(503, "The database is unreachable", headers={"Retry-After": "1"})
     if not at_head:
         return problem_response(503, "Database migrations are not at head")

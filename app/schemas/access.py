@@ -9,13 +9,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, StringConstraints, field_validator
 
-from app.schemas.common import InputModel, OutputModel
+from app.schemas.common import InputModel, OutputModel, Reason
 
 Role = Literal[
     "admin", "investigator", "coordinator", "monitor", "statistician", "dsmb", "integration"
 ]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,15}$")]
 Username = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_.@-]{3,64}$")]
+Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
+TokenKind = Literal["api", "login", "bootstrap"]
 
 
 class SiteIn(InputModel):
@@ -48,7 +50,7 @@ class UserIn(InputModel):
     username: Username
     role: Role
     site_code: Code | None = None
-    password: Annotated[str, StringConstraints(min_length=12, max_length=256)] | None = None
+    password: Password | None = None
 
 
 class UserOut(OutputModel):
@@ -56,7 +58,38 @@ class UserOut(OutputModel):
     username: str
     role: str
     site_code: str | None
-    active: bool
+    active: bool = Field(description="false: deactivated; its tokens are revoked, login fails")
+    password_set: bool = Field(description="whether the user can log in with a password")
+    created_at: datetime
+    updated_at: datetime | None = None
+
+
+class UserPatch(InputModel):
+    """An account change by an admin (If-Match with the user's ETag, and a reason)."""
+
+    active: bool | None = Field(
+        default=None,
+        description="false deactivates the user: every token is revoked at once and login"
+        " fails; true reactivates (the user then logs in again or gets new tokens)",
+    )
+    password: Password | None = Field(
+        default=None, description="a new password; every token of the user is revoked"
+    )
+    reason: Reason = Field(description="why (recorded in the audit trail)")
+
+
+class TokenInfoOut(OutputModel):
+    """A token's metadata: never the token itself, nor its hash."""
+
+    id: uuid.UUID
+    name: str | None
+    kind: TokenKind = Field(
+        description="api (issued by an admin), login (password login), bootstrap"
+    )
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = Field(description="to the minute")
+    revoked_at: datetime | None
 
 
 class TokenIn(InputModel):
@@ -72,6 +105,8 @@ class TokenOut(OutputModel):
 
 
 class AccessTokenOut(OutputModel):
-    access_token: str
+    access_token: str = Field(description="shown once; only its hash is stored")
     token_type: Literal["bearer"] = "bearer"
     expires_at: datetime
+    expires_in: int = Field(description="seconds until it expires (OAuth2)")
+    id: uuid.UUID = Field(description="the token's id (GET /users/{id}/tokens lists it)")

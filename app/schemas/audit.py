@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from app.schemas.common import OutputModel
 
 
@@ -26,7 +28,17 @@ class AuditEntryOut(OutputModel):
 
 
 class AuditVerifyOut(OutputModel):
-    valid: bool
-    checked: int
-    first_invalid: int | None
-    head_hash: str | None
+    valid: bool = Field(description="every chain recomputes and every audit row is linked")
+    checked: int = Field(description="audit rows verified")
+    first_invalid: int | None = Field(description="the first altered, missing or foreign row")
+    head_id: int | None = Field(
+        description="the audit id of the newest link (null when not valid): with head_hash,"
+        " an anchor to keep outside the database"
+    )
+    head_hash: str | None = Field(
+        description="the anchor hash at head_id: SHA-256 over the 16 chains' newest links"
+    )
+    anchor_ok: bool | None = Field(
+        description="with anchor_id and anchor_hash: whether the chains still hold that hash"
+        " at that row (false after a rewrite, even one resealed by recomputing the chain)"
+    )

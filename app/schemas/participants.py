@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from app.domain.protocol import EARLIEST_DATE_OF_BIRTH
 from app.schemas.access import Code
 from app.schemas.common import InputModel, OutputModel, QuantityIn, Reason, Text
 
@@ -15,16 +16,26 @@ Sex = Literal["male", "female"]
 Ascites = Literal["none", "mild", "moderate_severe"]
 
 
+def _plausible_birth_date(value: date | None) -> date | None:
+    if value is not None and value < EARLIEST_DATE_OF_BIRTH:
+        raise ValueError(f"must be on or after {EARLIEST_DATE_OF_BIRTH.isoformat()}")
+    return value
+
+
 class ParticipantIn(InputModel):
     site_code: Code
-    date_of_birth: date
+    date_of_birth: date = Field(description="on or after 1900-01-01, not in the future")
     sex: Sex
+
+    _plausible = field_validator("date_of_birth")(_plausible_birth_date)
 
 
 class ParticipantPatch(InputModel):
     date_of_birth: date | None = None
     sex: Sex | None = None
     reason: Reason
+
+    _plausible = field_validator("date_of_birth")(_plausible_birth_date)
 
 
 class ConsentOut(OutputModel):

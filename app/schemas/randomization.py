@@ -13,13 +13,23 @@ from app.schemas.common import InputModel, OutputModel, Reason
 Arm = Literal["control", "exosome"]
 
 
+MIN_SEED_LENGTH = 32  # a guessable seed makes the list (and its commitment) guessable
+
+
 class AllocationListIn(InputModel):
-    seed: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = Field(
-        default=None,
-        description="optional; without it the service draws 256 bits from `secrets`",
+    seed: Annotated[str, StringConstraints(min_length=MIN_SEED_LENGTH, max_length=256)] | None = (
+        Field(
+            default=None,
+            description="optional, at least 32 characters of secret text; without it the service"
+            " draws 256 bits from `secrets` (recommended)",
+        )
     )
     block_sizes: list[int] | None = Field(
-        default=None, min_length=1, max_length=8, description="default [2, 4]"
+        default=None,
+        min_length=1,
+        max_length=8,
+        description="optional positive even sizes; without them the protocol's default"
+        " applies. Which sizes a list uses is visible to statisticians and admins only.",
     )
 
 
@@ -60,6 +70,9 @@ class ListVerificationOut(OutputModel):
 class RandomizationOut(OutputModel):
     participant_id: uuid.UUID
     arm: Arm
-    sequence_number: int
+    sequence_number: int | None = Field(
+        description="the slot's position in the allocation list; null for site roles"
+        " (investigator, coordinator, integration), for whom it would help guess the next arm"
+    )
     randomized_at: datetime
     day1: date

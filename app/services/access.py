@@ -1,4 +1,4 @@
-"""Sites, users, tokens and password login."""
+"""Sites, users and their tokens: creation, the account lifecycle, logout."""
 
 from __future__ import annotations
 
@@ -7,19 +7,35 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
 from app.auth import SITE_BOUND_ROLES, Principal
-from app.db.audit_context import set_actor
+from app.db.audit_context import set_reason
 from app.db.models import ApiToken, Site, User
-from app.db.repositories import access
+from app.db.repositories import access as repo
+from app.db.repositories import login_throttle as throttle
 from app.domain.errors import InvalidData, NotFound, StateConflict
-from app.problems import ProblemError
-from app.schemas.access import SiteIn, TokenIn, UserIn
-from app.security import hash_password, new_token, token_digest, verify_password
+from app.schemas.access import SiteIn, TokenIn, UserIn, UserOut, UserPatch
+from app.security import hash_password, new_token, token_digest
+from app.services.login import username_key
+from app.services.versions import check_version
 from app.settings import Settings
 
 
+def user_out(user: User, site_code: str | None) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        site_code=site_code,
+        active=user.active,
+        password_set=user.password_hash is not None,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )
+
+
 async def create_site(session: AsyncSession, data: SiteIn) -> Site:
-    if await access.site_by_code(session, data.code):
+    if await repo.site_by_code(session, data.code):
         raise StateConflict(f"Site '{data.code}' already exists")
     site = Site(code=data.code, name=data.name, timezone=data.timezone)
     session.add(site)
@@ -27,34 +43,83 @@ async def create_site(session: AsyncSession, data: SiteIn) -> Site:
     return site
 
 
+async def list_sites(session: AsyncSession, limit: int, offset: int) -> tuple[list[Site], int]:
+    return await repo.list_sites(session, limit, offset)
+
+
 async def create_user(session: AsyncSession, data: UserIn) -> tuple[User, str | None]:
     site_id: uuid.UUID | None = None
     if data.role in SITE_BOUND_ROLES:
         if data.site_code is None:
             raise InvalidData.one("site_code", f"role '{data.role}' belongs to one site")
-        site = await access.site_by_code(session, data.site_code)
+        site = await repo.site_by_code(session, data.site_code)
         if site is None:
             raise InvalidData.one("site_code", f"no site '{data.site_code}'")
         site_id = site.id
     elif data.site_code is not None:
         raise InvalidData.one("site_code", f"role '{data.role}' is global; site_code must be null")
-    if await access.user_by_username(session, data.username):
+    if await repo.user_by_username(session, data.username):
         raise StateConflict(f"User '{data.username}' already exists")
     user = User(
         username=data.username,
         role=data.role,
         site_id=site_id,
-        password_hash=hash_password(data.password) if data.password else None,
+        password_hash=await hash_password(data.password) if data.password else None,
     )
     session.add(user)
     await session.flush()
     return user, data.site_code if site_id else None
 
 
+async def list_users(
+    session: AsyncSession, limit: int, offset: int
+) -> tuple[list[tuple[User, str | None]], int]:
+    return await repo.list_users(session, limit, offset)
+
+
+async def get_user(session: AsyncSession, user_id: uuid.UUID) -> tuple[User, str | None]:
+    found = await repo.user_with_site(session, user_id)
+    if found is None:
+        raise NotFound("No such user")
+    return found
+
+
+async def update_user(
+    session: AsyncSession, user_id: uuid.UUID, data: UserPatch, expected_version: int
+) -> tuple[User, str | None]:
+    """Deactivate/reactivate or reset the password; both deactivation and a reset revoke
+    every token of the user at once (audited, with the reason)."""
+    user = await repo.user_for_update(session, user_id)
+    if user is None:
+        raise NotFound("No such user")
+    check_version(expected_version, user.version)
+    changes = data.model_dump(exclude_unset=True, exclude_none=True, exclude={"reason"})
+    if not changes:
+        raise InvalidData.one("body", "nothing to change")
+    await set_reason(session, data.reason)
+    revoke = False
+    if changes.get("active") is False and user.active:
+        if user.role == "admin" and await repo.other_active_admins(session, user.id) == 0:
+            raise StateConflict("The last active admin cannot be deactivated")
+        revoke = True
+    if "active" in changes:
+        user.active = changes["active"]
+    if "password" in changes:
+        user.password_hash = await hash_password(changes["password"])
+        await throttle.clear(session, username_key(user.username))
+        revoke = True
+    user.updated_at = clock.utc_now()
+    await session.flush()
+    if revoke:
+        await repo.revoke_tokens(session, user.id)
+    return await get_user(session, user.id)
+
+
 async def issue_token(
     session: AsyncSession, user_id: uuid.UUID, data: TokenIn, settings: Settings
 ) -> tuple[ApiToken, str]:
-    user = await access.user_by_id(session, user_id)
+    """An API token for an integration (the secret is returned once, never stored)."""
+    user = await repo.user_by_id(session, user_id)
     if user is None:
         raise NotFound("No such user")
     if not user.active:
@@ -62,22 +127,16 @@ async def issue_token(
     plaintext = new_token()
     days = data.expires_in_days or settings.token_ttl_days
     expires = datetime.now(UTC) + timedelta(days=days)
-    token = await access.add_token(session, user.id, token_digest(plaintext), data.name, expires)
+    token = await repo.add_token(session, user.id, token_digest(plaintext), data.name, expires)
     return token, plaintext
 
 
-async def password_login(
-    session: AsyncSession, username: str, password: str, settings: Settings
-) -> tuple[str, datetime]:
-    user = await access.user_by_username(session, username)
-    if user is None or not user.active or not verify_password(password, user.password_hash):
-        raise ProblemError(
-            401, "Unknown user or wrong password", headers={"WWW-Authenticate": "Bearer"}
-        )
-    site = await access.site_by_id(session, user.site_id) if user.site_id else None
-    await set_actor(session, user_id=str(user.id), role=user.role, site=site.code if site else None)
-    token, plaintext = await issue_token(session, user.id, TokenIn(name="password login"), settings)
-    return plaintext, token.expires_at
+async def list_tokens(
+    session: AsyncSession, user_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[ApiToken], int]:
+    if await repo.user_by_id(session, user_id) is None:
+        raise NotFound("No such user")
+    return await repo.tokens_of(session, user_id, limit, offset)
 
 
 def visible_site_filter(principal: Principal) -> uuid.UUID | None:
@@ -90,6 +149,14 @@ async def revoke_token(session: AsyncSession, token_id: uuid.UUID) -> ApiToken:
         raise NotFound("No such token")
     if token.revoked_at is not None:
         raise StateConflict("The token is already revoked")
+    await set_reason(session, "token revoked by an admin")
     token.revoked_at = datetime.now(UTC)
     await session.flush()
     return token
+
+
+async def logout(session: AsyncSession, principal: Principal) -> None:
+    """Revoke the token this request came with (the other tokens of the user stay valid)."""
+    assert principal.token_id is not None
+    await set_reason(session, "logout")
+    await repo.revoke_token(session, principal.token_id)

@@ -24,7 +24,13 @@ from app.domain.randomization import (
     generate_allocation_list,
 )
 from app.domain.readiness import Baseline, randomization_refusals
-from app.schemas.randomization import AllocationListIn
+from app.schemas.randomization import (
+    AllocationListIn,
+    AllocationListOut,
+    RandomizationOut,
+    SlotOut,
+)
+from app.services.concealment import sees_sequence_numbers
 from app.services.participants import visible
 
 LIST_CREATION_LOCK = 7_245_000_004
@@ -156,3 +162,67 @@ async def randomize(
     participant.updated_at = now
     await session.flush()
     return record, True
+
+
+# --- views (the router shapes nothing itself) ----------------------------------------------
+async def list_out(session: AsyncSession, record: AllocationList) -> AllocationListOut:
+    return AllocationListOut(
+        id=record.id,
+        size=record.size,
+        block_sizes=record.block_sizes,
+        algorithm=record.algorithm,
+        commitment_sha256=record.commitment_sha256,
+        active=record.active,
+        created_at=record.created_at,
+        used=await repo.used_count(session, record.id),
+        seed=record.seed,
+        deactivated_at=record.deactivated_at,
+        deactivation_reason=record.deactivation_reason,
+    )
+
+
+async def all_lists(session: AsyncSession) -> list[AllocationListOut]:
+    return [await list_out(session, r) for r in await repo.all_lists(session)]
+
+
+async def get_list(session: AsyncSession, list_id: uuid.UUID) -> AllocationListOut:
+    record = await repo.get_list(session, list_id)
+    if record is None:
+        raise NotFound("No such allocation list")
+    return await list_out(session, record)
+
+
+async def slots(session: AsyncSession, list_id: uuid.UUID) -> list[SlotOut]:
+    if await repo.get_list(session, list_id) is None:
+        raise NotFound("No such allocation list")
+    return [
+        SlotOut(
+            sequence_number=s.sequence_number,
+            block_number=s.block_number,
+            block_size=s.block_size,
+            arm=s.arm,
+            participant_id=pid,
+        )
+        for s, pid in await repo.slots_with_use(session, list_id)
+    ]
+
+
+def allocation_out(record: Randomization, principal: Principal) -> RandomizationOut:
+    """Site roles get the arm and Day 1, never the slot's sequence number."""
+    return RandomizationOut(
+        participant_id=record.participant_id,
+        arm=record.arm,
+        sequence_number=record.sequence_number if sees_sequence_numbers(principal) else None,
+        randomized_at=record.randomized_at,
+        day1=record.day1,
+    )
+
+
+async def allocation_of(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID
+) -> RandomizationOut:
+    participant = await visible(session, principal, participant_id)
+    record = await repo.for_participant(session, participant.id)
+    if record is None:
+        raise NotFound("The participant has not been randomized")
+    return allocation_out(record, principal)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
+
 import asyncpg
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, IsolatedApp
+from tests.conftest import ADMIN_TOKEN, ROOT, IsolatedApp
 from tests.helpers import make_actor, make_participant, make_site
 
 
@@ -149,3 +154,110 @@ async def test_verify_detects_a_row_inserted_behind_the_services_back():
         assert body["first_invalid"] == forged
     finally:
         await iso.__aexit__()
+
+
+async def test_account_audit_rows_are_for_admins_only(client, setup, admin_headers):
+    _, monitor = setup
+    for table in ("users", "api_tokens"):
+        seen = await client.get(f"/api/v1/audit?table={table}", headers=monitor.headers)
+        assert seen.status_code == 200
+        assert seen.json()["total"] == 0, table
+        assert (await client.get(f"/api/v1/audit?table={table}", headers=admin_headers)).json()[
+            "total"
+        ] > 0
+    everything = await client.get("/api/v1/audit?limit=100", headers=monitor.headers)
+    assert not {i["table_name"] for i in everything.json()["items"]} & {"users", "api_tokens"}
+    assert (await client.get("/api/v1/audit?table=participants", headers=monitor.headers)).json()[
+        "total"
+    ] > 0
+
+
+async def test_verify_returns_a_head_anchor_that_later_checks_out(client, setup, admin_headers):
+    inv, monitor = setup
+    head = (await client.get("/api/v1/audit/verify", headers=monitor.headers)).json()
+    assert head["valid"] is True
+    assert isinstance(head["head_id"], int)
+    assert len(head["head_hash"]) == 64
+    assert head["anchor_ok"] is None
+    await make_participant(client, inv)  # the trail grows after the anchor was taken
+    url = f"/api/v1/audit/verify?anchor_id={head['head_id']}&anchor_hash={head['head_hash']}"
+    later = (await client.get(url, headers=monitor.headers)).json()
+    assert later["valid"] is True
+    assert later["anchor_ok"] is True
+    assert later["head_id"] > head["head_id"]
+    wrong = "0" * 64
+    url = f"/api/v1/audit/verify?anchor_id={head['head_id']}&anchor_hash={wrong}"
+    assert (await client.get(url, headers=monitor.headers)).json()["anchor_ok"] is False
+    only_one = await client.get(
+        f"/api/v1/audit/verify?anchor_id={head['head_id']}", headers=monitor.headers
+    )
+    assert only_one.status_code == 422
+    bad_hash = await client.get(
+        "/api/v1/audit/verify?anchor_id=1&anchor_hash=xyz", headers=monitor.headers
+    )
+    assert bad_hash.status_code == 422
+
+
+REBUILD_CHAIN = """
+DO $$
+DECLARE
+  link record;
+  prev bytea;
+  cur integer := -1;
+BEGIN
+  FOR link IN SELECT c.chain, c.seq, a AS row FROM audit_chain c
+              JOIN audit_log a ON a.id = c.audit_id ORDER BY c.chain, c.seq LOOP
+    IF link.chain <> cur THEN
+      cur := link.chain;
+      prev := audit.genesis(cur);
+    END IF;
+    UPDATE audit_chain SET prev_hash = prev, hash = audit.row_digest(prev, link.row)
+      WHERE chain = link.chain AND seq = link.seq;
+    prev := audit.row_digest(prev, link.row);
+  END LOOP;
+END $$
+"""
+
+
+async def test_an_anchor_catches_a_chain_rebuilt_after_tampering():
+    """A superuser edits a row and reseals every chain: verify alone says valid; the anchor
+    kept outside the database says the history changed."""
+    iso, admin = await _isolated_trail()
+    try:
+        anchor = await _cli_anchor(iso.url)
+        target = await iso.db.fetchval("SELECT id FROM audit_log ORDER BY id LIMIT 1 OFFSET 3")
+        assert target < anchor["anchor_id"]
+        await iso.db.execute("ALTER TABLE audit_log DISABLE TRIGGER ALL")
+        await iso.db.execute("ALTER TABLE audit_chain DISABLE TRIGGER ALL")
+        await iso.db.execute("UPDATE audit_log SET reason = 'forged' WHERE id = $1", target)
+        await iso.db.execute(REBUILD_CHAIN)
+        url = (
+            f"/api/v1/audit/verify?anchor_id={anchor['anchor_id']}"
+            f"&anchor_hash={anchor['anchor_hash']}"
+        )
+        body = (await iso.client.get(url, headers=admin)).json()
+        assert body["valid"] is True, body
+        assert body["anchor_ok"] is False
+    finally:
+        await iso.__aexit__()
+
+
+async def _cli_anchor(url: str) -> dict:
+    """`python -m app.cli audit-anchor` against the throw-away database, as an operator would."""
+    env = {**os.environ, "DATABASE_URL": url}
+    env.pop("TRIAL_BOOTSTRAP_ADMIN_TOKEN", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "audit-anchor",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    anchor = json.loads(out)
+    assert {"anchor_id", "anchor_hash", "taken_at", "checked"} <= anchor.keys()
+    return anchor

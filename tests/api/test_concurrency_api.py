@@ -33,24 +33,22 @@ async def test_concurrent_randomization_is_exact_across_workers(client, admin_he
 
     assert {r.status_code for r in responses} <= {200, 201}, [r.text for r in responses]
     assert sum(r.status_code == 201 for r in responses) == 20
-    by_participant: dict[str, set[tuple[int, str]]] = {}
+    arms_seen: dict[str, set[str]] = {}
     for r in responses:
         body = r.json()
-        by_participant.setdefault(body["participant_id"], set()).add(
-            (body["sequence_number"], body["arm"])
-        )
-    assert all(len(v) == 1 for v in by_participant.values()), "a participant got two slots"
-    allocations = [next(iter(v)) for v in by_participant.values()]
-    assert sorted(seq for seq, _ in allocations) == list(range(1, 21))
-    assert Counter(arm for _, arm in allocations) == {"control": 10, "exosome": 10}
+        assert body["sequence_number"] is None  # concealed from site roles
+        arms_seen.setdefault(body["participant_id"], set()).add(body["arm"])
+    assert all(len(v) == 1 for v in arms_seen.values()), "a participant got two arms"
 
     slots = await client.get(
         f"/api/v1/randomization/lists/{(await _active_list(client, admin_headers))['id']}/slots",
         headers=admin_headers,
     )
-    for slot in slots.json():
-        assert slot["participant_id"] is not None
-        assert (slot["sequence_number"], slot["arm"]) in allocations
+    taken = {s["participant_id"]: (s["sequence_number"], s["arm"]) for s in slots.json()}
+    assert set(taken) == {p["id"] for p in participants}, "a slot unused or used twice"
+    assert sorted(seq for seq, _ in taken.values()) == list(range(1, 21))
+    assert all(taken[pid][1] in arms for pid, arms in arms_seen.items())
+    assert Counter(arm for _, arm in taken.values()) == {"control": 10, "exosome": 10}
     extra = await make_eligible(client, inv)
     r = await client.post(f"/api/v1/participants/{extra['id']}/randomization", headers=inv.headers)
     assert r.status_code == 409

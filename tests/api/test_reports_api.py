@@ -30,7 +30,7 @@ from tests.helpers import (
 
 Z = NormalDist().inv_cdf(0.975)
 DAYS_AGO = 100
-SEED = "km-report-test"  # its first 8 slots: 4 control, 4 exosome
+SEED = "km-report-test-seed-for-eight-participants"  # first 8 slots: 4 control, 4 exosome
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

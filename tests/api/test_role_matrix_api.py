@@ -26,13 +26,24 @@ async def world(client, admin_headers):
         )
     inv = actors["investigator"]
     participant = await make_eligible(client, inv)
-    return {"site": site, "actors": actors, "participant": participant["id"]}
+    return {"site": site, "actors": actors, "participant": participant["id"], "user": inv.user_id}
 
 
 def routes(world) -> list[tuple[str, str, dict | None, frozenset[str]]]:
     pid = world["participant"]
     site = world["site"]
+    uid = world["user"]
+    nobody = "00000000-0000-0000-0000-000000000000"
+    anchor = "anchor_id=1&anchor_hash=" + "0" * 64
     return [
+        ("GET", f"/api/v1/users/{uid}", None, auth.ADMIN),
+        ("PATCH", f"/api/v1/users/{uid}", {"reason": "x"}, auth.ADMIN),
+        ("GET", f"/api/v1/users/{uid}/tokens", None, auth.ADMIN),
+        ("POST", f"/api/v1/users/{uid}/tokens", {"expires_in_days": 0}, auth.ADMIN),
+        ("POST", f"/api/v1/tokens/{nobody}/revoke", None, auth.ADMIN),
+        ("GET", f"/api/v1/audit/verify?{anchor}", None, auth.AUDIT_READERS),
+        ("GET", f"/api/v1/randomization/lists/{nobody}", None, auth.ALLOCATION_ADMINS),
+        ("GET", f"/api/v1/randomization/lists/{nobody}/slots", None, auth.ALLOCATION_ADMINS),
         ("GET", "/api/v1/sites", None, auth.ANY_ROLE),
         ("POST", "/api/v1/sites", {"code": "RM", "name": "x", "timezone": "Nowhere"}, auth.ADMIN),
         ("GET", "/api/v1/users", None, auth.ADMIN),
@@ -118,3 +129,21 @@ async def test_screening_body_for_unknown_participant(client, world):
         headers=world["actors"]["investigator"].headers,
     )
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize("role", auth.ROLES)
+async def test_every_role_may_log_out_its_own_token(client, world, admin_headers, role):
+    if role == "admin":
+        user_id = (
+            await client.post(
+                "/api/v1/users",
+                json={"username": f"logout-admin-{world['site'].lower()}", "role": "admin"},
+                headers=admin_headers,
+            )
+        ).json()["id"]
+    else:
+        user_id = world["actors"][role].user_id
+    r = await client.post(f"/api/v1/users/{user_id}/tokens", json={}, headers=admin_headers)
+    headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+    assert (await client.get("/api/v1/sites", headers=headers)).status_code == 401

@@ -23,7 +23,9 @@ from app.openapi_export import DEFAULT_PATH
 from tests.conftest import ADMIN_TOKEN
 
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "3"))
-schema = schemathesis.openapi.from_path(DEFAULT_PATH)
+# Logout revokes the calling token: fuzzing it would revoke the tokens this test (and the
+# bootstrap admin token the later tests) depend on. tests/api/test_role_matrix_api.py covers it.
+schema = schemathesis.openapi.from_path(DEFAULT_PATH).exclude(path="/api/v1/auth/logout")
 
 
 @pytest.fixture(scope="module")

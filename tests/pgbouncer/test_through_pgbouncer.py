@@ -99,3 +99,36 @@ async def test_migrations_run_through_pgbouncer(pgbouncer, database_url):
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_the_app_role_never_leaks_to_another_transaction(client, admin_headers, server, db):
+    """SET LOCAL ROLE ends with the transaction: a client sharing PgBouncer's few server
+    connections with the replicas always runs as its own login role, while every API write
+    is made as the app role."""
+    site = await make_site(client, admin_headers)
+    actor = await make_actor(client, admin_headers, "coordinator", site)
+    probe = await asyncpg.connect(_plain(server.bouncer.url()), statement_cache_size=0)
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as remote:
+
+            async def enrol() -> httpx.Response:
+                return await remote.post(
+                    "/api/v1/participants",
+                    json={"site_code": site, "date_of_birth": "1970-01-01", "sex": "male"},
+                    headers=actor.headers,
+                )
+
+            async def ask() -> list[str]:
+                return [await probe.fetchval("SELECT current_user") for _ in range(100)]
+
+            *created, seen = await asyncio.gather(*[enrol() for _ in range(30)], ask())
+    finally:
+        await probe.close()
+    assert set(seen) == {server.bouncer.user}
+    assert {r.status_code for r in created} == {201}
+    writers = await db.fetch(
+        "SELECT DISTINCT db_user FROM audit_log WHERE table_name = 'participants'"
+        " AND record_id = ANY($1::text[])",
+        [r.json()["id"] for r in created],
+    )
+    assert [w["db_user"] for w in writers] == ["trial_app"]

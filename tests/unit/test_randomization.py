@@ -22,10 +22,18 @@ from app.domain.randomization import (
     verify_allocation_list,
 )
 
+# The first golden vector: blocks {2, 4} (the default until issue 10), seed from before the
+# 32-character minimum (the algorithm itself accepts any non-empty seed, so old lists verify).
 GOLDEN_SEED = "golden-seed-1"
+GOLDEN_SIZES = [2, 4]
 GOLDEN_PATTERN = "ECCEECCEECCECECEECEC"  # E = exosome, C = control
 GOLDEN_ARMS = ["exosome" if c == "E" else "control" for c in GOLDEN_PATTERN]
 GOLDEN_COMMITMENT = "f0fa397bf5e8a3c0be2348ea757574ca8d80a9716be2dc6bc7c553e952a1bd68"
+# The documented demo seed (README tour, docs/randomization.md) with the default {2, 4, 6}.
+DEMO_SEED = "aclf-demo-seed-not-for-a-real-trial-0005"
+DEMO_PATTERN = "ECECECCEEECCCEECECEC"
+DEMO_BLOCKS = [6, 6, 6, 6, 6, 6, 2, 2, 6, 6, 6, 6, 6, 6, 4, 4, 4, 4, 2, 2]
+DEMO_COMMITMENT = "434d6720db348334a37d5654ae50f36ec00105d9815f81e5f36ceaef5537bb4a"
 SEEDS = [f"seed-{i}" for i in range(2000)]
 
 
@@ -98,9 +106,17 @@ def test_different_seeds_give_different_lists() -> None:
 
 
 def test_golden_list_pins_the_algorithm() -> None:
-    lst = generate_allocation_list(GOLDEN_SEED)
+    lst = generate_allocation_list(GOLDEN_SEED, GOLDEN_SIZES)
     assert [s.arm for s in lst.slots] == GOLDEN_ARMS
     assert commitment_sha256(lst) == GOLDEN_COMMITMENT
+
+
+def test_the_documented_demo_list_with_the_default_block_sizes() -> None:
+    assert protocol.DEFAULT_BLOCK_SIZES == (2, 4, 6)
+    lst = generate_allocation_list(DEMO_SEED)
+    assert "".join("E" if s.arm == "exosome" else "C" for s in lst.slots) == DEMO_PATTERN
+    assert [s.block_size for s in lst.slots] == DEMO_BLOCKS
+    assert commitment_sha256(lst) == DEMO_COMMITMENT
 
 
 @pytest.mark.parametrize(
@@ -113,7 +129,7 @@ def test_documented_algorithm_reproduces(seed: str, sizes: list[int], size: int)
 
 
 def test_canonical_serialization_is_the_documented_json() -> None:
-    lst = generate_allocation_list(GOLDEN_SEED)
+    lst = generate_allocation_list(GOLDEN_SEED, GOLDEN_SIZES)
     doc = json.loads(canonical_serialization(lst))
     assert doc == {
         "algorithm": ALGORITHM_ID,
@@ -126,7 +142,7 @@ def test_canonical_serialization_is_the_documented_json() -> None:
 
 
 def test_commitment_depends_on_the_seed_even_for_equal_slots() -> None:
-    lst = generate_allocation_list(GOLDEN_SEED)
+    lst = generate_allocation_list(GOLDEN_SEED, GOLDEN_SIZES)
     other = AllocationList(seed="another", block_sizes=lst.block_sizes, slots=lst.slots)
     assert commitment_sha256(other) != commitment_sha256(lst)
 

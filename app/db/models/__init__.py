@@ -1,7 +1,7 @@
 """All tables; importing this module registers every model on `Base.metadata`."""
 
-from app.db.models.access import ApiToken, Site, User
-from app.db.models.audit import AuditChainLink, AuditEntry, IdempotencyRecord
+from app.db.models.access import ApiToken, LoginThrottle, Site, StudyIdCounter, User
+from app.db.models.audit import AuditChainLink, AuditEntry, AuditTrail, IdempotencyRecord
 from app.db.models.base import Base
 from app.db.models.labs import LabResult, Treatment
 from app.db.models.participants import Consent, Participant, Screening
@@ -23,11 +23,14 @@ __all__ = [
     "ApiToken",
     "AuditChainLink",
     "AuditEntry",
+    "AuditTrail",
     "Base",
     "Consent",
     "IdempotencyRecord",
+    "LoginThrottle",
     "Participant",
     "Screening",
     "Site",
+    "StudyIdCounter",
     "User",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary
+from sqlalchemy import ARRAY, CheckConstraint, DateTime, ForeignKey, LargeBinary, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.models.base import Base, Timestamped, UUIDKey
@@ -39,10 +39,19 @@ class User(UUIDKey, Timestamped, Base):
     site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sites.id"), default=None)
     password_hash: Mapped[str | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(default=True)
+    # optimistic concurrency: the version is the ETag of GET/PATCH /users/{id}
+    version: Mapped[int] = mapped_column(server_default=text("1"), default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
+
+
+TOKEN_KINDS = ("api", "login", "bootstrap")
 
 
 class ApiToken(UUIDKey, Timestamped, Base):
     __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("kind IN ('api','login','bootstrap')", name="kind"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
@@ -50,3 +59,28 @@ class ApiToken(UUIDKey, Timestamped, Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # api: issued by an admin; login: password login (short-lived, capped); bootstrap: 24 h
+    kind: Mapped[str] = mapped_column(server_default="api", default="api")
+
+
+class LoginThrottle(Base):
+    """Recent failed logins per key (`user:<name>` or `addr:<ip>`), in PostgreSQL so the
+    lockout holds across workers and replicas. Rows are updated in place, never deleted."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    failures: Mapped[list[datetime]] = mapped_column(
+        ARRAY(DateTime(timezone=True)), server_default=text("'{}'")
+    )
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class StudyIdCounter(Base):
+    """The last study-id number of a site (kept by the `participant_study_id` trigger)."""
+
+    __tablename__ = "study_id_counters"
+
+    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    last_number: Mapped[int]

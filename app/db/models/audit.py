@@ -6,9 +6,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, LargeBinary, SmallInteger, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Identity,
+    Index,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    Table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from app.db.models.base import Base
 
@@ -40,12 +51,27 @@ class AuditEntry(Base):
 
 class AuditChainLink(Base):
     __tablename__ = "audit_chain"
+    __table_args__ = (Index("ix_audit_chain_chain_link_no", "chain", "link_no"),)
 
     chain: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     audit_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("audit_log.id"), unique=True)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
     hash: Mapped[bytes] = mapped_column(LargeBinary)
+    # global order of linking across the chains (audit.link_seq); null before migration 0006
+    link_no: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
+# The app role has no rights on audit_log: it reads the trail through the view audit.trail
+# (owned by trial_audit, SELECT only). A separate MetaData keeps the view out of Alembic's
+# table comparisons; `AuditTrail` maps AuditEntry onto it.
+audit_trail_view = Table(
+    "trail",
+    MetaData(schema="audit"),
+    Column("id", BigInteger, primary_key=True),
+    *(Column(c.name, c.type) for c in AuditEntry.__table__.columns if c.name != "id"),
+)
+AuditTrail = aliased(AuditEntry, audit_trail_view, adapt_on_names=True)
 
 
 class IdempotencyRecord(Base):
@@ -61,3 +87,5 @@ class IdempotencyRecord(Base):
     response_headers: Mapped[dict[str, str]] = mapped_column(JSONB)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    # the response carried a secret (a token): never stored, a replay of the key answers 409
+    withheld: Mapped[bool] = mapped_column(server_default=text("false"), default=False)

@@ -7,7 +7,7 @@ fhir); one result per analyte and collection time among those entered directly (
 Both are audited and never deleted (voided with a reason).
 
 Revision ID: 0007
-Revises: 0005 (0006 is being added in parallel; the chain is re-linked at merge)
+Revises: 0006
 Create Date: 2026-12-02 18:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

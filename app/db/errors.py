@@ -1,0 +1,76 @@
+"""Database errors: how the HTTP layer classifies them, and how they may be logged.
+
+A driver error's text can carry the data of the statement that failed: SQLAlchemy appends the
+bound parameters (the engine sets `hide_parameters=True`), and PostgreSQL's own message or
+DETAIL often quotes the value (`Key (code)=(GZ3) already exists`, `invalid input syntax for
+type integer: "..."`). Logs get only the error's class, SQLSTATE and the names of the
+constraint, table and column involved, and tracebacks of such errors carry frames only.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator
+
+from sqlalchemy import exc as sa_exc
+
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "57")  # connection exceptions, operator intervention
+
+
+def sqlstate(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database went away (restart, network): 503, the client may retry."""
+    if isinstance(exc, OSError | ConnectionError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or sqlstate(exc).startswith(UNAVAILABLE_SQLSTATE_CLASSES)
+    return isinstance(exc, sa_exc.InterfaceError)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    return isinstance(exc, sa_exc.StatementError) or hasattr(exc, "sqlstate")
+
+
+def involves_the_database(exc: BaseException) -> bool:
+    return any(_is_database_error(e) for e in _chain(exc))
+
+
+def describe(exc: BaseException) -> str:
+    """A log line for `exc` with no data in it: class, SQLSTATE and object names only."""
+    for link in _chain(exc):
+        if not _is_database_error(link):
+            continue
+        orig = getattr(link, "orig", None) or link
+        driver_error = getattr(orig, "__cause__", None) or orig  # asyncpg's, under the adapter
+        parts = [type(driver_error).__name__]
+        state = sqlstate(link) or str(getattr(driver_error, "sqlstate", "") or "")
+        if state:
+            parts.append(f"SQLSTATE {state}")
+        for attribute in ("constraint_name", "table_name", "column_name"):
+            name = getattr(driver_error, attribute, None)
+            if name:
+                parts.append(f"{attribute.removesuffix('_name')} {name}")
+        return ", ".join(parts)
+    return type(exc).__name__
+
+
+def frames_only(exc: BaseException) -> str:
+    """The traceback of `exc` (and what caused it) without any exception message."""
+    blocks = []
+    for link in reversed(list(_chain(exc))):
+        frames = "".join(traceback.format_tb(link.__traceback__))
+        blocks.append(f"{type(link).__name__} raised at:\n{frames}")
+    return "\n".join(blocks)

@@ -1,0 +1,64 @@
+"""Who is calling: the bearer token's user, the audit actor and the app role, in one query.
+
+The same statement that finds the token also sets the transaction-local audit context and
+switches to DB_APP_ROLE, so authenticated requests pay one round trip for all three. Requests
+without a valid token (login, a bad token) switch role in the request-id statement.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import Principal
+from app.db.roles import ENTER_APP_ROLE
+from app.security import token_digest
+
+TOKEN_LAST_USED_RESOLUTION_S = 60
+
+AUTH_SQL = text(
+    f"""
+    SELECT u.id, u.username, u.role, u.site_id, s.code AS site_code, t.id AS token_id,
+           t.last_used_at < now() - make_interval(secs => :res)
+             OR t.last_used_at IS NULL AS stale,
+           set_config('trial.request_id', :rid, true),
+           set_config('trial.user_id', u.id::text, true),
+           set_config('trial.role', u.role, true),
+           set_config('trial.site', COALESCE(s.code, ''), true),
+           {ENTER_APP_ROLE}
+    FROM api_tokens t JOIN users u ON u.id = t.user_id LEFT JOIN sites s ON s.id = u.site_id
+    WHERE t.token_hash = :h AND t.revoked_at IS NULL AND t.expires_at > now() AND u.active
+    """
+)
+
+ANONYMOUS_SQL = text(f"SELECT set_config('trial.request_id', :rid, true), {ENTER_APP_ROLE}")
+
+
+def bearer_token(authorization: str) -> str | None:
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def authenticate(
+    session: AsyncSession, authorization: str, request_id: str, app_role: str
+) -> Principal | None:
+    """The caller, or None; either way the transaction runs as `app_role` afterwards."""
+    token = bearer_token(authorization)
+    row = None
+    if token is not None:
+        params = {
+            "h": token_digest(token),
+            "res": TOKEN_LAST_USED_RESOLUTION_S,
+            "rid": request_id,
+            "app_role": app_role,
+        }
+        row = (await session.execute(AUTH_SQL, params)).first()
+    if row is None:
+        await session.execute(ANONYMOUS_SQL, {"rid": request_id, "app_role": app_role})
+        return None
+    if row.stale:
+        await session.execute(
+            text("UPDATE api_tokens SET last_used_at = now() WHERE id = :id"),
+            {"id": row.token_id},
+        )
+    return Principal(row.id, row.username, row.role, row.site_id, row.site_code, row.token_id)
