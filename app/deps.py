@@ -8,18 +8,27 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.request_db import RequestDb
 from app.domain.errors import FieldError
 from app.problems import ProblemError
 from app.settings import get_settings
 
 
 async def get_session(request: Request) -> AsyncSession:
-    """The request's transaction, opened and committed by RequestContextMiddleware."""
-    session: AsyncSession = request.state.db
-    return session
+    """The ORM session of the request's transaction (opened and committed by
+    RequestContextMiddleware), on the request's own connection."""
+    db: RequestDb = request.state.db
+    return await db.session()
+
+
+async def get_db(request: Request) -> RequestDb:
+    """The request's connection and transaction, for SQL on the driver (the hot paths)."""
+    db: RequestDb = request.state.db
+    return db
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+DbDep = Annotated[RequestDb, Depends(get_db)]
 
 
 MAX_OFFSET = 2**31 - 1  # beyond any real list; keeps the value inside PostgreSQL's integers

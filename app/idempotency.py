@@ -13,8 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 from starlette.types import Scope
 
 from app.auth import Principal
@@ -62,8 +61,33 @@ def carries_secret(captured: Captured) -> bool:
     return "no-store" in captured.header(b"cache-control").lower()
 
 
+LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
+FIND_SQL = (
+    "SELECT request_hash, response_status, response_body, response_headers,"
+    " withheld, expires_at > now() AS live FROM idempotency_keys"
+    " WHERE user_id = $1 AND key = $2"
+)
+STORE_SQL = (
+    "INSERT INTO idempotency_keys (user_id, key, request_hash, method, path,"
+    " response_status, response_body, response_headers, withheld, created_at,"
+    " expires_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, now(),"
+    " now() + make_interval(hours => $10))"
+    " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
+    " method = EXCLUDED.method, path = EXCLUDED.path,"
+    " response_status = EXCLUDED.response_status,"
+    " response_body = EXCLUDED.response_body,"
+    " response_headers = EXCLUDED.response_headers, withheld = EXCLUDED.withheld,"
+    " created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at"
+)
+
+
 async def gate(
-    session: AsyncSession, scope: Scope, key: str | None, body: bytes, principal: Principal | None
+    conn: asyncpg.Connection,
+    scope: Scope,
+    key: str | None,
+    body: bytes,
+    principal: Principal | None,
 ) -> Captured | Refusal | IdemKey | None:
     """A replayed response, a refusal, the key to store the response under, or nothing."""
     if key is None or scope["method"] != "POST" or principal is None:
@@ -77,40 +101,27 @@ async def gate(
     request_hash = hashlib.sha256(
         scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
     ).digest()
-    got = await session.scalar(
-        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
-        {"k": f"{principal.user_id}:{key}"},
-    )
-    if not got:
+    if not await conn.fetchval(LOCK_SQL, f"{principal.user_id}:{key}"):
         return Refusal(409, "A request with this Idempotency-Key is still in flight")
-    row = (
-        await session.execute(
-            text(
-                "SELECT request_hash, response_status, response_body, response_headers,"
-                " withheld, expires_at > now() AS live FROM idempotency_keys"
-                " WHERE user_id = :u AND key = :k"
-            ),
-            {"u": principal.user_id, "k": key},
-        )
-    ).first()
-    if row is not None and row.live:
-        if bytes(row.request_hash) != request_hash:
+    row = await conn.fetchrow(FIND_SQL, principal.user_id, key)
+    if row is not None and row["live"]:
+        if bytes(row["request_hash"]) != request_hash:
             return Refusal(
                 422,
                 "This Idempotency-Key was used with a different request body",
                 "header.Idempotency-Key",
             )
-        if row.withheld:
+        if row["withheld"]:
             return Refusal(409, WITHHELD_DETAIL, "header.Idempotency-Key")
-        headers = [(k.encode(), v.encode()) for k, v in row.response_headers.items()]
+        headers = [(k.encode(), v.encode()) for k, v in row["response_headers"].items()]
         headers.append((b"idempotent-replayed", b"true"))
-        return Captured(row.response_status, headers, bytearray(row.response_body))
+        return Captured(row["response_status"], headers, bytearray(row["response_body"]))
     # no record, or an expired one (the key may be used afresh: `store` overwrites it)
     return IdemKey(principal.user_id, key, request_hash, scope["method"], scope["path"])
 
 
 async def store(
-    session: AsyncSession, idem: IdemKey, captured: Captured, settings: Settings
+    conn: asyncpg.Connection, idem: IdemKey, captured: Captured, settings: Settings
 ) -> None:
     """Upsert: an expired record is overwritten (the app role may not DELETE)."""
     withheld = carries_secret(captured)
@@ -119,30 +130,16 @@ async def store(
         for k, v in captured.headers
         if not withheld and k.decode().lower() in STORED_HEADERS
     }
-    await session.execute(
-        text(
-            "INSERT INTO idempotency_keys (user_id, key, request_hash, method, path,"
-            " response_status, response_body, response_headers, withheld, created_at,"
-            " expires_at)"
-            " VALUES (:u, :k, :h, :m, :p, :s, :b, CAST(:hd AS jsonb), :w, now(),"
-            " now() + make_interval(hours => :ttl))"
-            " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash,"
-            " method = EXCLUDED.method, path = EXCLUDED.path,"
-            " response_status = EXCLUDED.response_status,"
-            " response_body = EXCLUDED.response_body,"
-            " response_headers = EXCLUDED.response_headers, withheld = EXCLUDED.withheld,"
-            " created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at"
-        ),
-        {
-            "u": idem.user_id,
-            "k": idem.key,
-            "h": idem.request_hash,
-            "m": idem.method,
-            "p": idem.path,
-            "s": captured.status,
-            "b": b"" if withheld else bytes(captured.body),
-            "hd": json.dumps(headers),
-            "w": withheld,
-            "ttl": settings.idempotency_ttl_hours,
-        },
+    await conn.execute(
+        STORE_SQL,
+        idem.user_id,
+        idem.key,
+        idem.request_hash,
+        idem.method,
+        idem.path,
+        captured.status,
+        b"" if withheld else bytes(captured.body),
+        json.dumps(headers),
+        withheld,
+        settings.idempotency_ttl_hours,
     )

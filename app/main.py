@@ -35,28 +35,28 @@ Errors are `application/problem+json` (RFC 9457). POSTs accept `Idempotency-Key`
 """
 
 
-class _LazySessionmaker:
+class _LazyEngine:
     """Lets the middleware be installed before the lifespan has created the engine."""
 
     def __init__(self) -> None:
-        self.target: async_sessionmaker[AsyncSession] | None = None
+        self.target: AsyncEngine | None = None
 
-    def __call__(self) -> AsyncSession:
+    def __call__(self) -> AsyncEngine:
         assert self.target is not None, "the application lifespan has not started"
-        return self.target()
+        return self.target
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    sessions = _LazySessionmaker()
+    engines = _LazyEngine()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(resolve_database_url(settings), settings)
-        sessions.target = make_sessionmaker(engine)
+        engines.target = engine
         app.state.engine = engine
         app.state.settings = settings
-        await _prepare_database(engine, sessions.target, settings)
+        await _prepare_database(engine, make_sessionmaker(engine), settings)
         await security.warm_up()
         # the UCUM registry takes 0.4-2 s to build: pay it at start, not in a request
         await asyncio.to_thread(ucum.warm_up)
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, sessionmaker=sessions, settings=settings)
+    app.add_middleware(RequestContextMiddleware, engine=engines, settings=settings)
     for router in ROUTERS:
         app.include_router(router)
     _register_problem_schema(app)

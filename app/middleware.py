@@ -16,13 +16,15 @@ import re
 import uuid
 from collections.abc import Callable
 
+import asyncpg
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import idempotency
 from app.db.durability import must_commit_on_error
 from app.db.errors import describe, frames_only, involves_the_database, is_unavailable, sqlstate
+from app.db.request_db import RequestDb
 from app.domain.errors import FieldError
 from app.idempotency import Captured, IdemKey, Refusal
 from app.problems import problem_response
@@ -84,10 +86,10 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, sessionmaker: Callable[[], AsyncSession], settings: Settings
+        self, app: ASGIApp, engine: Callable[[], AsyncEngine], settings: Settings
     ) -> None:
         self.app = app
-        self.sessionmaker = sessionmaker
+        self.engine = engine
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -126,37 +128,44 @@ class RequestContextMiddleware:
             return _failure(exc, request_id)
 
     async def _in_transaction(self, scope: Scope, body: bytes, request_id: str) -> Captured:
-        async with self.sessionmaker() as session, session.begin():
-            principal = await authenticate(
-                session,
-                _header(scope, b"authorization") or "",
-                request_id,
-                self.settings.db_app_role,
-            )
-            state = scope.setdefault("state", {})
-            state["db"] = session
-            state["principal"] = principal
-            state["request_id"] = request_id
-            key = _header(scope, idempotency.IDEMPOTENCY_HEADER)
-            idem = await idempotency.gate(session, scope, key, body, principal)
-            if isinstance(idem, Refusal):
-                await session.rollback()
-                return _problem(idem.status, idem.detail, field=idem.field)
-            if isinstance(idem, Captured):
-                await session.rollback()
-                return idem
-            captured = await self._run_app(scope, body)
-            if captured.status >= 400:
-                await (session.commit() if must_commit_on_error(session) else session.rollback())
-                return captured
-            if isinstance(idem, IdemKey):
-                await idempotency.store(session, idem, captured, self.settings)
-            try:
-                await session.commit()
-            except sa_exc.IntegrityError as exc:
-                log.info("commit refused by a constraint: %s", describe(exc))
-                return _problem(409, "The change conflicts with a concurrent change; retry")
+        db = await RequestDb.checkout(self.engine())
+        broken = False
+        try:
+            await db.begin()
+            return await self._serve(db, scope, body, request_id)
+        except BaseException as exc:
+            broken = is_unavailable(exc)
+            raise
+        finally:
+            await db.close(broken=broken)
+
+    async def _serve(self, db: RequestDb, scope: Scope, body: bytes, request_id: str) -> Captured:
+        principal = await authenticate(
+            db.conn, _header(scope, b"authorization") or "", request_id, self.settings.db_app_role
+        )
+        state = scope.setdefault("state", {})
+        state["db"] = db
+        state["principal"] = principal
+        state["request_id"] = request_id
+        key = _header(scope, idempotency.IDEMPOTENCY_HEADER)
+        idem = await idempotency.gate(db.conn, scope, key, body, principal)
+        if isinstance(idem, Refusal):
+            return _problem(idem.status, idem.detail, field=idem.field)
+        if isinstance(idem, Captured):
+            return idem
+        captured = await self._run_app(scope, body)
+        if captured.status >= 400:
+            if must_commit_on_error(db):
+                await db.commit()
             return captured
+        if isinstance(idem, IdemKey):
+            await idempotency.store(db.conn, idem, captured, self.settings)
+        try:
+            await db.commit()
+        except (asyncpg.IntegrityConstraintViolationError, sa_exc.IntegrityError) as exc:
+            log.info("commit refused by a constraint: %s", describe(exc))
+            return _problem(409, "The change conflicts with a concurrent change; retry")
+        return captured
 
     async def _run_app(self, scope: Scope, body: bytes) -> Captured:
         captured = Captured()

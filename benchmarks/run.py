@@ -491,6 +491,7 @@ def screening_body() -> dict[str, Any]:
         "he_grade": 1,
         "ascites": "mild",
         "aclf_diagnosis_confirmed": True,
+        "symptoms": SYMPTOMS,  # a complete baseline: randomization needs it (SPEC §2.1)
     }
 
 

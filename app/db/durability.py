@@ -8,14 +8,20 @@ request has written nothing else (check passwords before any other write).
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any, Protocol
 
 _COMMIT_ON_ERROR = "commit_on_error"
 
 
-def commit_even_if_the_request_fails(session: AsyncSession) -> None:
-    session.info[_COMMIT_ON_ERROR] = True
+class _HasInfo(Protocol):
+    @property
+    def info(self) -> dict[str, Any]: ...
 
 
-def must_commit_on_error(session: AsyncSession) -> bool:
-    return bool(session.info.get(_COMMIT_ON_ERROR, False))
+def commit_even_if_the_request_fails(db: _HasInfo) -> None:
+    """`db`: the request's ORM session or its RequestDb (they share one `info`)."""
+    db.info[_COMMIT_ON_ERROR] = True
+
+
+def must_commit_on_error(db: _HasInfo) -> bool:
+    return bool(db.info.get(_COMMIT_ON_ERROR, False))

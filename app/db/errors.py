@@ -12,22 +12,34 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterator
 
+import asyncpg
 from sqlalchemy import exc as sa_exc
 
-UNAVAILABLE_SQLSTATE_CLASSES = ("08", "57")  # connection exceptions, operator intervention
+# connection exceptions, insufficient resources ("too many clients"), operator intervention
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
 
 
 def sqlstate(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    """The SQLSTATE of a driver error, raised directly (the driver-connection paths) or
+    wrapped by SQLAlchemy (the ORM paths)."""
+    for candidate in (exc, getattr(exc, "orig", None)):
+        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if state:
+            return str(state)
+    return ""
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """The database went away (restart, network): 503, the client may retry."""
-    if isinstance(exc, OSError | ConnectionError):
+    """The database went away or is full (restart, network, no connection slot, the pool
+    exhausted): 503, the client may retry."""
+    if isinstance(exc, OSError | ConnectionError | sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.exceptions.ConnectionDoesNotExistError):
+        return True
+    if sqlstate(exc).startswith(UNAVAILABLE_SQLSTATE_CLASSES):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or sqlstate(exc).startswith(UNAVAILABLE_SQLSTATE_CLASSES)
+        return exc.connection_invalidated
     return isinstance(exc, sa_exc.InterfaceError)
 
 
