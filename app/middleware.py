@@ -85,9 +85,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 
 class RequestContextMiddleware:
-    def __init__(
-        self, app: ASGIApp, engine: Callable[[], AsyncEngine], settings: Settings
-    ) -> None:
+    def __init__(self, app: ASGIApp, engine: Callable[[], AsyncEngine], settings: Settings) -> None:
         self.app = app
         self.engine = engine
         self.settings = settings

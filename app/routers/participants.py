@@ -6,12 +6,13 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
 
 from app.auth import ClinicalWriter, ParticipantReader
-from app.db.repositories import access as access_repo
 from app.db.repositories import participants as repo
-from app.deps import IfMatchDep, PageDep, SessionDep
+from app.deps import DbDep, IfMatchDep, PageDep, SessionDep
 from app.problems import error_responses
+from app.responses import json_response
 from app.schemas.common import PageOut
 from app.schemas.participants import (
     ConsentIn,
@@ -22,6 +23,7 @@ from app.schemas.participants import (
     ScreeningIn,
     ScreeningOut,
 )
+from app.services import participant_view
 from app.services import participants as service
 from app.services.access import visible_site_filter
 from app.services.participant_view import participant_out, screening_out
@@ -42,47 +44,57 @@ Status = Literal[
 ]
 
 
-@router.post("/participants", status_code=201, responses=error_responses(401, 403))
-async def create_participant(
-    data: ParticipantIn, session: SessionDep, principal: ClinicalWriter, response: Response
-) -> ParticipantOut:
+@router.post(
+    "/participants",
+    status_code=201,
+    response_model=ParticipantOut,
+    responses=error_responses(401, 403),
+)
+async def create_participant(data: ParticipantIn, db: DbDep, principal: ClinicalWriter) -> Response:
     """Enrol a participant for screening; the service assigns the study id."""
-    participant = await service.create(session, principal, data)
-    response.headers["Location"] = f"/api/v1/participants/{participant.id}"
-    response.headers["ETag"] = etag(participant.version)
-    # a new participant has no consent, screening or allocation yet: nothing more to fetch
-    return await participant_out(session, participant, site_code=data.site_code, brief=True)
+    out = await participant_view.enrol(db, principal, data)
+    headers = {"Location": f"/api/v1/participants/{out.id}", "ETag": etag(out.version)}
+    return json_response(out, status_code=201, headers=headers)
 
 
-@router.get("/participants", responses=error_responses(401, 403))
+@router.get(
+    "/participants", response_model=PageOut[ParticipantOut], responses=error_responses(401, 403)
+)
 async def list_participants(
-    session: SessionDep,
+    db: DbDep,
     principal: ParticipantReader,
     page: PageDep,
     status: Annotated[Status | None, Query()] = None,
     site_code: Annotated[str | None, Query(max_length=16)] = None,
-) -> PageOut[ParticipantOut]:
-    """Site-bound roles see only their own site's participants."""
-    site_id = visible_site_filter(principal)
-    if site_code is not None:
-        site = await access_repo.site_by_code(session, site_code)
-        if site is None or (site_id is not None and site.id != site_id):
-            return PageOut[ParticipantOut](items=[], total=0, limit=page.limit, offset=page.offset)
-        site_id = site.id
-    rows, total = await repo.list_participants(
-        session, site_id=site_id, status=status, limit=page.limit, offset=page.offset
+    updated_since: Annotated[
+        AwareDatetime | None,
+        Query(description="only participants created or changed at or after this instant"),
+    ] = None,
+) -> Response:
+    """Site-bound roles see only their own site's participants; each item is the full
+    participant view, as the single read returns it."""
+    found = await participant_view.page(
+        db,
+        principal,
+        status=status,
+        site_code=site_code,
+        updated_since=updated_since,
+        limit=page.limit,
+        offset=page.offset,
     )
-    items = [await participant_out(session, p, site_code=code, brief=True) for p, code in rows]
-    return PageOut[ParticipantOut](items=items, total=total, limit=page.limit, offset=page.offset)
+    return json_response(found)
 
 
-@router.get("/participants/{participant_id}", responses=error_responses(401, 403, 404))
+@router.get(
+    "/participants/{participant_id}",
+    response_model=ParticipantOut,
+    responses=error_responses(401, 403, 404),
+)
 async def get_participant(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, response: Response
-) -> ParticipantOut:
-    participant = await service.visible(session, principal, participant_id)
-    response.headers["ETag"] = etag(participant.version)
-    return await participant_out(session, participant)
+    participant_id: uuid.UUID, db: DbDep, principal: ParticipantReader
+) -> Response:
+    out = await participant_view.read(db, principal, participant_id)
+    return json_response(out, headers={"ETag": etag(out.version)})
 
 
 @router.patch(

@@ -1,51 +1,129 @@
-"""Shapes participant records for the API (one place, used by several routers)."""
+"""Participants as the API shows them: enrol, read and list on the driver connection.
+
+These are the busiest calls, so each is one statement on the request's driver connection
+(app/db/repositories/participant_rows.py) shaped straight into the response model. A list
+item is exactly the single read: consent, eligibility, arm and Day 1 included.
+"""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import clock
+from app.auth import Principal
 from app.db.models import Participant, Screening
+from app.db.repositories import participant_rows as rows
 from app.db.repositories import participants as repo
-from app.schemas.participants import ConsentOut, ParticipantOut, ScreeningOut
+from app.db.request_db import RequestDb
+from app.domain.errors import InvalidData, NotFound
+from app.problems import ProblemError
+from app.schemas.common import PageOut
+from app.schemas.participants import ConsentOut, ParticipantIn, ParticipantOut, ScreeningOut
+from app.services.access import visible_site_filter
 
 
-async def participant_out(
-    session: AsyncSession,
-    participant: Participant,
-    *,
-    site_code: str | None = None,
-    brief: bool = False,
-) -> ParticipantOut:
-    """`brief`: the record alone (lists, a new participant); else with consent, eligibility
-    and allocation, fetched in one query."""
-    extra: Any = None
-    if not brief or site_code is None:
-        extra = await repo.summary(session, participant.id)
-        site_code = site_code or str(extra.site_code)
-    out = ParticipantOut(
-        id=participant.id,
-        study_id=participant.study_id,
-        site_code=site_code,
-        date_of_birth=participant.date_of_birth,
-        sex=participant.sex,
-        status=participant.status,
-        created_at=participant.created_at,
-        version=participant.version,
+async def enrol(db: RequestDb, principal: Principal, data: ParticipantIn) -> ParticipantOut:
+    """Enrol for screening at the caller's site; PostgreSQL assigns the study id."""
+    if data.date_of_birth > clock.latest_local_date():
+        raise InvalidData.one("date_of_birth", "must not be in the future")
+    site_id = await _enrolment_site(db.conn, principal, data.site_code)
+    row = await rows.insert_participant(
+        db.conn,
+        site_id=site_id,
+        date_of_birth=data.date_of_birth,
+        sex=data.sex,
+        status="screening",
+        created_by=principal.user_id,
     )
-    if brief or extra is None:
-        return out
-    if extra.consent_date is not None:
-        out.consent = ConsentOut(
-            consent_date=extra.consent_date,
-            form_version=extra.form_version,
-            recorded_at=extra.consent_at,
+    return ParticipantOut(site_code=data.site_code, **dict(row))
+
+
+async def _enrolment_site(
+    conn: asyncpg.Connection, principal: Principal, site_code: str
+) -> uuid.UUID:
+    """A site-bound caller enrols at their own site (known from the token: no lookup)."""
+    if principal.site_bound:
+        if site_code != principal.site_code or principal.site_id is None:
+            raise ProblemError(403, "Site-bound users enrol participants at their own site only")
+        return principal.site_id
+    site_id = await rows.site_id_by_code(conn, site_code)
+    if site_id is None:
+        raise InvalidData.one("site_code", f"no site '{site_code}'")
+    return site_id
+
+
+async def read(db: RequestDb, principal: Principal, participant_id: uuid.UUID) -> ParticipantOut:
+    """Another site's participant is indistinguishable from a missing one (404)."""
+    row = await rows.view(db.conn, participant_id, visible_site_filter(principal))
+    if row is None:
+        raise NotFound("No such participant")
+    return view_out(row)
+
+
+async def page(
+    db: RequestDb,
+    principal: Principal,
+    *,
+    status: str | None,
+    site_code: str | None,
+    updated_since: datetime | None,
+    limit: int,
+    offset: int,
+) -> PageOut[ParticipantOut]:
+    found, total = await rows.view_page(
+        db.conn,
+        site_id=visible_site_filter(principal),
+        status=status,
+        site_code=site_code,
+        updated_since=updated_since,
+        limit=limit,
+        offset=offset,
+    )
+    items = [view_out(r) for r in found]
+    return PageOut[ParticipantOut](items=items, total=total, limit=limit, offset=offset)
+
+
+def view_out(row: asyncpg.Record | Any) -> ParticipantOut:
+    consent = None
+    if row["consent_date"] is not None:
+        consent = ConsentOut(
+            consent_date=row["consent_date"],
+            form_version=row["form_version"],
+            recorded_at=row["consent_at"],
         )
-    out.eligible = extra.eligible
-    out.arm = extra.arm
-    out.day1 = extra.day1
-    return out
+    return ParticipantOut(
+        id=row["id"],
+        study_id=row["study_id"],
+        site_code=row["site_code"],
+        date_of_birth=row["date_of_birth"],
+        sex=row["sex"],
+        status=row["status"],
+        created_at=row["created_at"],
+        version=row["version"],
+        consent=consent,
+        eligible=row["eligible"],
+        arm=row["arm"],
+        day1=row["day1"],
+    )
+
+
+async def participant_out(session: AsyncSession, participant: Participant) -> ParticipantOut:
+    """The view of a participant the ORM already holds (after a correction)."""
+    return view_out(
+        {**_columns(participant), **(await repo.summary(session, participant.id))._mapping}
+    )
+
+
+def _columns(participant: Participant) -> dict[str, Any]:
+    return {
+        name: getattr(participant, name)
+        for name in ("id", "study_id", "date_of_birth", "sex", "status", "created_at", "version")
+    }
 
 
 def screening_out(screening: Screening, participant: Participant) -> ScreeningOut:

@@ -12,14 +12,12 @@ from app import clock
 from app.auth import Principal
 from app.db.audit_context import set_reason
 from app.db.models import Consent, Participant, Screening
-from app.db.repositories import access
 from app.db.repositories import participants as repo
 from app.db.repositories import treatment as treatment_repo
 from app.domain.eligibility import assess_eligibility
 from app.domain.errors import InvalidData, NotFound, StateConflict
 from app.domain.scores import symptom_score
-from app.problems import ProblemError
-from app.schemas.participants import ConsentIn, ParticipantIn, ParticipantPatch, ScreeningIn
+from app.schemas.participants import ConsentIn, ParticipantPatch, ScreeningIn
 from app.services import assessment_labs
 from app.services.assessment_labs import AssessmentLabs
 from app.services.scoring import canonical, score_json, scores_json, to_quantities
@@ -27,32 +25,6 @@ from app.services.versions import check_version
 
 SCREENABLE = frozenset({"screening", "eligible"})
 CONSENTABLE = frozenset({"screening", "eligible", "randomized"})
-
-
-async def create(session: AsyncSession, principal: Principal, data: ParticipantIn) -> Participant:
-    if data.date_of_birth > clock.latest_local_date():
-        raise InvalidData.one("date_of_birth", "must not be in the future")
-    site_id = await _enrolment_site(session, principal, data.site_code)
-    return await repo.add(
-        session,
-        site_id=site_id,
-        date_of_birth=data.date_of_birth,
-        sex=data.sex,
-        status="screening",
-        created_by=principal.user_id,
-    )
-
-
-async def _enrolment_site(session: AsyncSession, principal: Principal, site_code: str) -> uuid.UUID:
-    """A site-bound caller enrols at their own site (known from the token: no lookup)."""
-    if principal.site_bound:
-        if site_code != principal.site_code or principal.site_id is None:
-            raise ProblemError(403, "Site-bound users enrol participants at their own site only")
-        return principal.site_id
-    site = await access.site_by_code(session, site_code)
-    if site is None:
-        raise InvalidData.one("site_code", f"no site '{site_code}'")
-    return site.id
 
 
 async def visible(

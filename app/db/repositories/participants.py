@@ -5,16 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Consent, Participant, Screening, Site
-
-
-async def add(session: AsyncSession, **values: Any) -> Participant:
-    """One INSERT ... RETURNING (no unit-of-work flush: this is the busiest write)."""
-    row = await session.scalars(insert(Participant).values(**values).returning(Participant))
-    return row.one()
+from app.db.models import Consent, Participant, Screening
 
 
 async def get(session: AsyncSession, participant_id: uuid.UUID) -> Participant | None:
@@ -29,29 +23,6 @@ async def get_for_update(session: AsyncSession, participant_id: uuid.UUID) -> Pa
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-
-
-async def list_participants(
-    session: AsyncSession,
-    *,
-    site_id: uuid.UUID | None,
-    status: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[tuple[Participant, str]], int]:
-    query = select(Participant, Site.code).join(Site, Site.id == Participant.site_id)
-    count = select(func.count()).select_from(Participant)
-    if site_id is not None:
-        query = query.where(Participant.site_id == site_id)
-        count = count.where(Participant.site_id == site_id)
-    if status is not None:
-        query = query.where(Participant.status == status)
-        count = count.where(Participant.status == status)
-    total = await session.scalar(count) or 0
-    rows = await session.execute(
-        query.order_by(Participant.created_at, Participant.study_id).limit(limit).offset(offset)
-    )
-    return [(p, code) for p, code in rows], total
 
 
 async def latest_screening(session: AsyncSession, participant_id: uuid.UUID) -> Screening | None:

@@ -1,0 +1,118 @@
+"""Participants on the driver connection: the busiest write and reads (enrol, read, list).
+
+One round trip each: the INSERT returns the row with its study id (assigned by PostgreSQL);
+the read and the list return the full participant view (the row, the site code, the latest
+consent, the latest eligibility decision and the allocation), the list with its total.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Table, bindparam, insert
+
+from app.db.models import Participant
+from app.db.sql import compile_sql
+
+_T: Table = Participant.__table__  # type: ignore[assignment]
+
+INSERT = compile_sql(
+    insert(_T)
+    .values(
+        id=bindparam("id"),
+        site_id=bindparam("site_id"),
+        date_of_birth=bindparam("date_of_birth"),
+        sex=bindparam("sex"),
+        status=bindparam("status"),
+        created_by=bindparam("created_by"),
+        version=bindparam("version"),
+    )
+    .returning(
+        _T.c.id,
+        _T.c.study_id,
+        _T.c.date_of_birth,
+        _T.c.sex,
+        _T.c.status,
+        _T.c.created_at,
+        _T.c.version,
+    )
+)
+
+_VIEW = """
+    SELECT p.id, p.study_id, s.code AS site_code, p.date_of_birth, p.sex, p.status,
+           p.created_at, p.version, c.consent_date, c.form_version, c.created_at AS consent_at,
+           sc.eligible, r.arm, r.day1{extra}
+    FROM participants p
+    JOIN sites s ON s.id = p.site_id
+    LEFT JOIN LATERAL (
+        SELECT consent_date, form_version, created_at FROM consents
+        WHERE participant_id = p.id ORDER BY created_at DESC LIMIT 1) c ON true
+    LEFT JOIN LATERAL (
+        SELECT eligible FROM screenings
+        WHERE participant_id = p.id ORDER BY created_at DESC, id DESC LIMIT 1) sc ON true
+    LEFT JOIN randomizations r ON r.participant_id = p.id
+"""
+
+VIEW_ONE = _VIEW.format(extra="") + " WHERE p.id = $1 AND ($2::uuid IS NULL OR p.site_id = $2)"
+
+VIEW_PAGE = (
+    _VIEW.format(extra=", count(*) OVER () AS total")
+    + """
+    WHERE ($1::uuid IS NULL OR p.site_id = $1)
+      AND ($2::text IS NULL OR p.status = $2)
+      AND ($3::text IS NULL OR s.code = $3)
+      AND ($4::timestamptz IS NULL OR coalesce(p.updated_at, p.created_at) >= $4)
+    ORDER BY p.created_at, p.study_id
+    LIMIT $5 OFFSET $6
+"""
+)
+
+COUNT = """
+    SELECT count(*) FROM participants p JOIN sites s ON s.id = p.site_id
+    WHERE ($1::uuid IS NULL OR p.site_id = $1) AND ($2::text IS NULL OR p.status = $2)
+      AND ($3::text IS NULL OR s.code = $3)
+      AND ($4::timestamptz IS NULL OR coalesce(p.updated_at, p.created_at) >= $4)
+"""
+
+SITE_BY_CODE = "SELECT id FROM sites WHERE code = $1"
+
+
+async def insert_participant(conn: asyncpg.Connection, **values: Any) -> asyncpg.Record:
+    row: asyncpg.Record = await conn.fetchrow(
+        INSERT.text, *INSERT.args({"id": uuid.uuid4(), "version": 1, **values})
+    )
+    return row
+
+
+async def site_id_by_code(conn: asyncpg.Connection, code: str) -> uuid.UUID | None:
+    found: uuid.UUID | None = await conn.fetchval(SITE_BY_CODE, code)
+    return found
+
+
+async def view(
+    conn: asyncpg.Connection, participant_id: uuid.UUID, site_id: uuid.UUID | None
+) -> asyncpg.Record | None:
+    """The participant's view, or None when missing or at another site than `site_id`."""
+    row: asyncpg.Record | None = await conn.fetchrow(VIEW_ONE, participant_id, site_id)
+    return row
+
+
+async def view_page(
+    conn: asyncpg.Connection,
+    *,
+    site_id: uuid.UUID | None,
+    status: str | None,
+    site_code: str | None,
+    updated_since: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[asyncpg.Record], int]:
+    filters = (site_id, status, site_code, updated_since)
+    rows = await conn.fetch(VIEW_PAGE, *filters, limit, offset)
+    if rows:
+        return list(rows), int(rows[0]["total"])
+    total: int = await conn.fetchval(COUNT, *filters) if offset else 0
+    return [], total
