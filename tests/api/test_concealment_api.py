@@ -72,7 +72,9 @@ async def test_study_ids_are_numbered_per_site(client, admin_headers):
     assert (await make_participant(client, a))["study_id"] == f"{a.site_code}-0003"
 
 
-async def test_study_ids_stay_gapless_under_concurrent_enrolment(client, admin_headers, server):
+async def test_study_ids_per_site_stay_unique_and_in_order_under_concurrent_enrolment(
+    client, admin_headers, server
+):
     site = await make_site(client, admin_headers)
     actors = [await make_actor(client, admin_headers, "coordinator", site) for _ in range(2)]
     body = {"site_code": site, "date_of_birth": "1972-02-02", "sex": "male"}

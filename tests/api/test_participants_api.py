@@ -200,10 +200,7 @@ async def test_calculators(client, inv):
 
 async def test_study_ids_keep_all_digits_past_9999(client, inv, site, db):
     await db.execute(
-        "INSERT INTO study_id_counters (site_id, last_number)"
-        " SELECT id, 9999 FROM sites WHERE code = $1"
-        " ON CONFLICT (site_id) DO UPDATE SET last_number = 9999",
-        site,
+        "SELECT setval(study_id_sequence(id)::regclass, 9999) FROM sites WHERE code = $1", site
     )
     a = await make_participant(client, inv)
     b = await make_participant(client, inv)

@@ -1,6 +1,6 @@
 """All tables; importing this module registers every model on `Base.metadata`."""
 
-from app.db.models.access import ApiToken, LoginThrottle, Site, StudyIdCounter, User
+from app.db.models.access import ApiToken, LoginThrottle, Site, User
 from app.db.models.audit import AuditChainLink, AuditEntry, AuditTrail, IdempotencyRecord
 from app.db.models.base import Base
 from app.db.models.labs import LabResult, Treatment
@@ -31,6 +31,5 @@ __all__ = [
     "Participant",
     "Screening",
     "Site",
-    "StudyIdCounter",
     "User",
 ]

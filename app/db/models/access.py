@@ -75,12 +75,3 @@ class LoginThrottle(Base):
     )
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-
-class StudyIdCounter(Base):
-    """The last study-id number of a site (kept by the `participant_study_id` trigger)."""
-
-    __tablename__ = "study_id_counters"
-
-    site_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sites.id"), primary_key=True)
-    last_number: Mapped[int]
