@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey
+from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +35,7 @@ class Participant(UUIDKey, Timestamped, Versioned, Base):
             "status IN (" + ",".join(f"'{s}'" for s in PARTICIPANT_STATUSES) + ")",
             name="status",
         ),
+        Index("ix_participants_created_at_study_id", "created_at", "study_id"),
     )
     __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}
 

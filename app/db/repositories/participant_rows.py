@@ -45,7 +45,7 @@ _VIEW = """
     SELECT p.id, p.study_id, s.code AS site_code, p.date_of_birth, p.sex, p.status,
            p.created_at, p.version, c.consent_date, c.form_version, c.created_at AS consent_at,
            sc.eligible, r.arm, r.day1{extra}
-    FROM participants p
+    FROM {source} p
     JOIN sites s ON s.id = p.site_id
     LEFT JOIN LATERAL (
         SELECT consent_date, form_version, created_at FROM consents
@@ -56,18 +56,27 @@ _VIEW = """
     LEFT JOIN randomizations r ON r.participant_id = p.id
 """
 
-VIEW_ONE = _VIEW.format(extra="") + " WHERE p.id = $1 AND ($2::uuid IS NULL OR p.site_id = $2)"
+VIEW_ONE = (
+    _VIEW.format(extra="", source="participants")
+    + " WHERE p.id = $1 AND ($2::uuid IS NULL OR p.site_id = $2)"
+)
 
+# The page is chosen (and counted) on the participants alone; only its rows get the lateral
+# look-ups of consent, eligibility and allocation.
 VIEW_PAGE = (
-    _VIEW.format(extra=", count(*) OVER () AS total")
-    + """
-    WHERE ($1::uuid IS NULL OR p.site_id = $1)
-      AND ($2::text IS NULL OR p.status = $2)
-      AND ($3::text IS NULL OR s.code = $3)
-      AND ($4::timestamptz IS NULL OR coalesce(p.updated_at, p.created_at) >= $4)
-    ORDER BY p.created_at, p.study_id
-    LIMIT $5 OFFSET $6
+    """
+    WITH page AS (
+        SELECT p.*, count(*) OVER () AS total
+        FROM participants p JOIN sites s ON s.id = p.site_id
+        WHERE ($1::uuid IS NULL OR p.site_id = $1)
+          AND ($2::text IS NULL OR p.status = $2)
+          AND ($3::text IS NULL OR s.code = $3)
+          AND ($4::timestamptz IS NULL OR coalesce(p.updated_at, p.created_at) >= $4)
+        ORDER BY p.created_at, p.study_id
+        LIMIT $5 OFFSET $6)
 """
+    + _VIEW.format(extra=", p.total", source="page")
+    + " ORDER BY p.created_at, p.study_id"
 )
 
 COUNT = """

@@ -1,4 +1,5 @@
-"""study ids from one sequence per site (enrolments at one site no longer take turns)
+"""study ids from one sequence per site (enrolments at one site no longer take turns);
+an index for the participant list's order
 
 0006 numbered study ids per site with a counter row that each enrolment updated and kept
 locked until it committed: gapless, but concurrent enrolments at one site ran one at a time
@@ -108,11 +109,16 @@ def upgrade() -> None:
     )
     op.execute(STUDY_ID)
     op.execute("DROP TABLE study_id_counters")
+    # the participant list's order (a page without sorting the whole table)
+    op.create_index(
+        "ix_participants_created_at_study_id", "participants", ["created_at", "study_id"]
+    )
 
 
 def downgrade() -> None:
     """Back to the counter rows of 0006, seeded from each site's sequence."""
     op.execute("SET LOCAL lock_timeout = '5s'")
+    op.drop_index("ix_participants_created_at_study_id", table_name="participants")
     app = _app_role()
     op.execute(
         "CREATE TABLE study_id_counters (site_id uuid NOT NULL, last_number integer NOT NULL,"
