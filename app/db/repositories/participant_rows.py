@@ -61,30 +61,29 @@ VIEW_ONE = (
     + " WHERE p.id = $1 AND ($2::uuid IS NULL OR p.site_id = $2)"
 )
 
-# The page is chosen (and counted) on the participants alone; only its rows get the lateral
-# look-ups of consent, eligibility and allocation.
-VIEW_PAGE = (
-    """
-    WITH page AS (
-        SELECT p.*, count(*) OVER () AS total
-        FROM participants p JOIN sites s ON s.id = p.site_id
-        WHERE ($1::uuid IS NULL OR p.site_id = $1)
-          AND ($2::text IS NULL OR p.status = $2)
-          AND ($3::text IS NULL OR s.code = $3)
-          AND ($4::timestamptz IS NULL OR coalesce(p.updated_at, p.created_at) >= $4)
-        ORDER BY p.created_at, p.study_id
-        LIMIT $5 OFFSET $6)
+_FILTER = """
+    ($1::uuid IS NULL OR p.site_id = $1)
+    AND ($2::text IS NULL OR p.status = $2)
+    AND ($3::text IS NULL OR p.site_id = (SELECT id FROM sites WHERE code = $3))
+    AND ($4::timestamptz IS NULL OR coalesce(p.updated_at, p.created_at) >= $4)
 """
-    + _VIEW.format(extra=", p.total", source="page")
+
+# The page is chosen on the participants alone (in the list's order, by its index) and only
+# its rows get the look-ups of consent, eligibility and allocation; the total is counted once.
+VIEW_PAGE = (
+    f"""
+    WITH page AS (
+        SELECT p.* FROM participants p WHERE {_FILTER}
+        ORDER BY p.created_at, p.study_id LIMIT $5 OFFSET $6)
+"""
+    + _VIEW.format(
+        extra=f", (SELECT count(*) FROM participants p WHERE {_FILTER}) AS total",
+        source="page",
+    )
     + " ORDER BY p.created_at, p.study_id"
 )
 
-COUNT = """
-    SELECT count(*) FROM participants p JOIN sites s ON s.id = p.site_id
-    WHERE ($1::uuid IS NULL OR p.site_id = $1) AND ($2::text IS NULL OR p.status = $2)
-      AND ($3::text IS NULL OR s.code = $3)
-      AND ($4::timestamptz IS NULL OR coalesce(p.updated_at, p.created_at) >= $4)
-"""
+COUNT = f"SELECT count(*) FROM participants p WHERE {_FILTER}"
 
 SITE_BY_CODE = "SELECT id FROM sites WHERE code = $1"
 
