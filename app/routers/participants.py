@@ -23,7 +23,7 @@ from app.schemas.participants import (
     ScreeningIn,
     ScreeningOut,
 )
-from app.services import participant_view
+from app.services import participant_view, screening
 from app.services import participants as service
 from app.services.access import visible_site_filter
 from app.services.participant_view import participant_out, screening_out
@@ -117,14 +117,15 @@ async def correct_participant(
 @router.post(
     "/participants/{participant_id}/screening",
     status_code=201,
+    response_model=ScreeningOut,
     responses=error_responses(401, 403, 404, 409),
 )
 async def screen_participant(
-    participant_id: uuid.UUID, data: ScreeningIn, session: SessionDep, principal: ClinicalWriter
-) -> ScreeningOut:
+    participant_id: uuid.UUID, data: ScreeningIn, db: DbDep, principal: ClinicalWriter
+) -> Response:
     """Compute the scores, apply every eligibility rule, record the decision with reasons."""
-    screening, participant = await service.screen(session, principal, participant_id, data)
-    return screening_out(screening, participant)
+    out = await screening.screen(db, principal, participant_id, data)
+    return json_response(out, status_code=201)
 
 
 @router.get("/participants/{participant_id}/screening", responses=error_responses(401, 403, 404))
