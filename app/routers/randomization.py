@@ -7,8 +7,9 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.auth import AllocationAdmin, ParticipantReader, Randomizer
-from app.deps import SessionDep
+from app.deps import DbDep, SessionDep
 from app.problems import error_responses
+from app.responses import json_response
 from app.schemas.randomization import (
     AllocationListIn,
     AllocationListOut,
@@ -77,20 +78,21 @@ async def deactivate_list(
 @router.post(
     "/participants/{participant_id}/randomization",
     status_code=201,
+    response_model=RandomizationOut,
     responses={
         200: {"description": "already randomized: the same allocation"},
         **error_responses(401, 403, 404, 409),
     },
 )
-async def randomize(
-    participant_id: uuid.UUID, session: SessionDep, principal: Randomizer, response: Response
-) -> RandomizationOut:
+async def randomize(participant_id: uuid.UUID, db: DbDep, principal: Randomizer) -> Response:
     """Allocate the lowest unused slot; repeating the call returns the same allocation (200).
     Site roles are not shown the slot's sequence number (allocation concealment)."""
-    record, created = await service.randomize(session, principal, participant_id)
-    if not created:
-        response.status_code = 200
-    return service.allocation_out(record, principal)
+    earlier = await service.earlier_allocation(db, principal, participant_id)
+    if earlier is not None:
+        return json_response(earlier)
+    record, created = await service.randomize(await db.session(), principal, participant_id)
+    out = service.allocation_out(record, principal)
+    return json_response(out, status_code=201 if created else 200)
 
 
 @router.get(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +19,7 @@ from app.db.audit_context import set_reason
 from app.db.models import AllocationList, AllocationSlot, Randomization, Screening, Site
 from app.db.repositories import participants as participants_repo
 from app.db.repositories import randomization as repo
+from app.db.request_db import RequestDb
 from app.domain import protocol
 from app.domain.errors import NotFound, StateConflict
 from app.domain.randomization import (
@@ -30,6 +34,7 @@ from app.schemas.randomization import (
     RandomizationOut,
     SlotOut,
 )
+from app.services.access import visible_site_filter
 from app.services.concealment import sees_sequence_numbers
 from app.services.participants import visible
 
@@ -207,14 +212,31 @@ async def slots(session: AsyncSession, list_id: uuid.UUID) -> list[SlotOut]:
     ]
 
 
-def allocation_out(record: Randomization, principal: Principal) -> RandomizationOut:
+EARLIER_ALLOCATION = """
+    SELECT r.participant_id, r.arm, r.sequence_number, r.randomized_at, r.day1
+    FROM randomizations r JOIN participants p ON p.id = r.participant_id
+    WHERE r.participant_id = $1 AND ($2::uuid IS NULL OR p.site_id = $2)
+"""
+
+
+async def earlier_allocation(
+    db: RequestDb, principal: Principal, participant_id: uuid.UUID
+) -> RandomizationOut | None:
+    """The allocation already made (the repeat path of randomize: one statement on the driver
+    connection, no lock needed - an allocation is never changed); None when there is none."""
+    row = await db.conn.fetchrow(EARLIER_ALLOCATION, participant_id, visible_site_filter(principal))
+    return None if row is None else allocation_out(row, principal)
+
+
+def allocation_out(record: Randomization | Any, principal: Principal) -> RandomizationOut:
     """Site roles get the arm and Day 1, never the slot's sequence number."""
+    get = record.get if isinstance(record, Mapping | asyncpg.Record) else record.__getattribute__
     return RandomizationOut(
-        participant_id=record.participant_id,
-        arm=record.arm,
-        sequence_number=record.sequence_number if sees_sequence_numbers(principal) else None,
-        randomized_at=record.randomized_at,
-        day1=record.day1,
+        participant_id=get("participant_id"),
+        arm=get("arm"),
+        sequence_number=get("sequence_number") if sees_sequence_numbers(principal) else None,
+        randomized_at=get("randomized_at"),
+        day1=get("day1"),
     )
 
 
