@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response
 
 from app.auth import ClinicalWriter, ParticipantReader
 from app.db.repositories import treatment as repo
-from app.deps import IfMatchDep, PageDep, SessionDep
+from app.deps import DbDep, IfMatchDep, PageDep, SessionDep
 from app.problems import error_responses
+from app.responses import json_response
 from app.schemas.common import PageOut
 from app.schemas.treatment import (
     DeviationOut,
@@ -24,7 +25,7 @@ from app.schemas.treatment import (
     VisitPatch,
     VisitsOut,
 )
-from app.services import dosing, visits
+from app.services import dosing, visit_recording, visits
 from app.services import score_series as score_series_service
 from app.services.access import visible_site_filter
 from app.services.versions import etag
@@ -119,24 +120,27 @@ async def list_visits(
     return await visits.visits_with_schedule(session, principal, participant_id)
 
 
-@router.post(VISITS, status_code=201, responses=error_responses(401, 403, 404, 409))
+@router.post(
+    VISITS,
+    status_code=201,
+    response_model=VisitOut,
+    responses=error_responses(401, 403, 404, 409),
+)
 async def record_visit(
-    participant_id: uuid.UUID,
-    data: VisitIn,
-    session: SessionDep,
-    principal: ClinicalWriter,
-    response: Response,
-) -> VisitOut:
+    participant_id: uuid.UUID, data: VisitIn, db: DbDep, principal: ClinicalWriter
+) -> Response:
     """Record a follow-up visit; the service computes and stores its scores.
 
     409: not randomized, or the visit day is already recorded (correct it with PATCH).
     422: bad data (a date in the future, before Day 1 or after a recorded death), or a date
     outside the window without `deviation_reason`.
     """
-    visit, deviations, ctx = await visits.record(session, principal, participant_id, data)
-    response.headers["Location"] = f"/api/v1/participants/{participant_id}/visits/{visit.id}"
-    response.headers["ETag"] = etag(visit.version)
-    return visits.visit_out(visit, deviations, ctx)
+    out = await visit_recording.record(db, principal, participant_id, data)
+    headers = {
+        "Location": f"/api/v1/participants/{participant_id}/visits/{out.id}",
+        "ETag": etag(out.version),
+    }
+    return json_response(out, status_code=201, headers=headers)
 
 
 @router.get(VISITS + "/{visit_id}", responses=error_responses(401, 403, 404))

@@ -14,23 +14,46 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import clock
 from app.auth import Principal
 from app.db.models import Participant, ProtocolDeviation, Randomization
+from app.db.repositories import context_rows
 from app.db.repositories import randomization as randomization_repo
 from app.db.repositories import treatment as repo
+from app.db.request_db import RequestDb
+from app.domain import protocol
 from app.domain.deviations import DeviationFinding, TerminalEvent
+from app.domain.errors import NotFound
+from app.services.access import visible_site_filter
 from app.services.participants import visible
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantFacts:
+    """The participant as the dosing and visit rules see it (read on the driver path)."""
+
+    id: uuid.UUID
+    status: str
+    date_of_birth: date
+    site_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationFacts:
+    arm: str
+    day1: date
+    randomized_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class TreatmentContext:
     """What the dosing and visit rules need to know about one participant, read once."""
 
-    participant: Participant
-    allocation: Randomization | None
+    participant: Participant | ParticipantFacts
+    allocation: Randomization | AllocationFacts | None
     timezone: ZoneInfo
     outcomes: dict[str, date]
     now: datetime
@@ -62,6 +85,32 @@ class TreatmentContext:
         if self.completed_on is not None:
             events.append(TerminalEvent("completed", self.completed_on))
         return min(events, key=lambda e: e.on, default=None)
+
+
+async def load_context_row(
+    db: RequestDb, principal: Principal, participant_id: uuid.UUID
+) -> tuple[TreatmentContext, asyncpg.Record]:
+    """The context in one locked statement on the driver connection (the hot write paths),
+    with the row itself (the visit days and doses already recorded). 404 as `visible`."""
+    row = await context_rows.context(
+        db.conn, participant_id, visible_site_filter(principal), protocol.FINAL_VISIT_DAY
+    )
+    if row is None:
+        raise NotFound("No such participant")
+    participant = ParticipantFacts(row["id"], row["status"], row["date_of_birth"], row["site_id"])
+    allocation = None
+    if row["arm"] is not None:
+        allocation = AllocationFacts(row["arm"], row["day1"], row["randomized_at"])
+    outcomes = dict(zip(row["outcome_kinds"] or (), row["outcome_dates"] or (), strict=True))
+    ctx = TreatmentContext(
+        participant=participant,
+        allocation=allocation,
+        timezone=ZoneInfo(row["timezone"]),
+        outcomes=outcomes,
+        now=clock.utc_now(),
+        completed_on=row["final_visit_date"] if participant.status == "completed" else None,
+    )
+    return ctx, row
 
 
 async def load_context(

@@ -1,4 +1,7 @@
-"""Follow-up visits: record one with its scores, correct it, the schedule, the score series.
+"""Follow-up visits: correct one, read them, the schedule; the rules every visit write shares.
+
+Recording a new visit is the hot path and lives in `app.services.visit_recording` (driver
+connection); it uses the checks and the scoring defined here.
 
 The rules are `app.domain.visits`; scores are `app.domain.scores`, computed with the
 participant's age in completed years on the visit date and stored with their version
@@ -29,7 +32,7 @@ from app.domain.lab_results import VISIT_ANALYTES
 from app.domain.scores import compute_scores
 from app.domain.study_days import study_day
 from app.domain.units import CanonicalLab, Quantity, canonicalize_labs
-from app.domain.visits import ASSESSMENT_FIELDS, DEAD, check_visit, visit_schedule
+from app.domain.visits import ASSESSMENT_FIELDS, check_visit, visit_schedule
 from app.interop.ucum import UCUM
 from app.schemas.treatment import (
     DeviationOut,
@@ -40,7 +43,12 @@ from app.schemas.treatment import (
     VisitsOut,
 )
 from app.services import assessment_labs
-from app.services.deviations import TreatmentContext, load_context, sync_findings
+from app.services.deviations import (
+    ParticipantFacts,
+    TreatmentContext,
+    load_context,
+    sync_findings,
+)
 from app.services.scoring import scores_json
 from app.services.versions import check_version
 
@@ -50,56 +58,6 @@ COMPLETION_REASON = f"the Day {protocol.FINAL_VISIT_DAY} visit completes follow-
 
 
 # --- recording -----------------------------------------------------------------------------------
-
-
-async def record(
-    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, data: VisitIn
-) -> tuple[Visit, list[ProtocolDeviation], TreatmentContext]:
-    ctx = await load_context(session, principal, participant_id, lock=True)
-    recorded = await repo.visits(session, ctx.participant.id)
-    findings = _check(
-        ctx,
-        VisitFacts(data.visit_day, data.visit_date, data.vital_status, _assessments(data)),
-        recorded,
-        data.deviation_reason,
-    )
-    # a visit finding the participant dead takes no labs of the day: it records vital status
-    requested = {} if data.vital_status == DEAD and data.labs is None else data.labs
-    assessment = await assessment_labs.for_visit_request(
-        session, principal, ctx, requested, data.visit_date
-    )
-    symptoms = data.symptoms.model_dump() if data.symptoms else None
-    visit = Visit(
-        participant_id=ctx.participant.id,
-        visit_day=data.visit_day,
-        visit_date=data.visit_date,
-        vital_status=data.vital_status,
-        labs=assessment.stored,
-        he_grade=data.he_grade,
-        ascites=data.ascites,
-        symptoms=symptoms,
-        deviation_reason=data.deviation_reason if findings else None,
-        created_by=principal.user_id,
-        **_scored(
-            ctx.participant, data.visit_date, assessment.labs, data.he_grade, data.ascites, symptoms
-        ),
-    )
-    session.add(visit)
-    await session.flush()
-    await assessment_labs.attach(session, assessment, visit_id=visit.id)
-    deviations = await sync_findings(
-        session,
-        principal,
-        participant_id=ctx.participant.id,
-        record_table=RECORD_TABLE,
-        record_id=visit.id,
-        findings=findings,
-        reason=data.deviation_reason,
-    )
-    if _completes(ctx.participant, visit):
-        await set_reason(session, COMPLETION_REASON)
-        await _complete(session, ctx.participant)
-    return visit, deviations, ctx
 
 
 async def correct(
@@ -124,8 +82,8 @@ async def correct(
     others = [v for v in await repo.visits(session, ctx.participant.id) if v.id != visit.id]
     merged = _merged(visit, data, sent)
     after = {**_columns_of(visit), **merged, "labs": data.labs if "labs" in sent else visit.labs}
-    facts = VisitFacts(visit.visit_day, visit_date, after["vital_status"], _assessments(after))
-    findings = _check(ctx, facts, others, reason)
+    facts = VisitFacts(visit.visit_day, visit_date, after["vital_status"], assessments(after))
+    findings = check(ctx, facts, [v.visit_day for v in others], reason)
     assessment = await assessment_labs.after_visit_correction(
         session, principal, ctx, visit, data, visit_date
     )
@@ -137,7 +95,7 @@ async def correct(
     for name, value in merged.items():
         setattr(visit, name, value)
     visit.deviation_reason = reason if findings else None
-    for name, value in _scored(
+    for name, value in scored(
         ctx.participant, visit_date, labs, visit.he_grade, visit.ascites, visit.symptoms
     ).items():
         setattr(visit, name, value)
@@ -155,7 +113,7 @@ async def correct(
         reason=reason,
         void_reason=f"corrected: {data.reason}",
     )
-    if _completes(ctx.participant, visit):
+    if completes(ctx.participant, visit):
         await _complete(session, ctx.participant)
     return visit, deviations, ctx
 
@@ -170,7 +128,7 @@ class VisitFacts:
     assessments: frozenset[str]
 
 
-def _assessments(values: VisitIn | dict[str, Any]) -> frozenset[str]:
+def assessments(values: VisitIn | dict[str, Any]) -> frozenset[str]:
     """The clinical fields a visit carries (a vital-status contact carries none)."""
     get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
     return frozenset(name for name in ASSESSMENT_FIELDS if get(name) not in (None, {}))
@@ -180,10 +138,10 @@ def _columns_of(visit: Visit) -> dict[str, Any]:
     return {name: getattr(visit, name) for name in ("vital_status", *ASSESSMENT_FIELDS)}
 
 
-def _check(
+def check(
     ctx: TreatmentContext,
     facts: VisitFacts,
-    recorded: list[Visit],
+    recorded_days: list[int],
     deviation_reason: str | None,
 ) -> list[DeviationFinding]:
     return check_visit(
@@ -192,7 +150,7 @@ def _check(
         visit_day=facts.visit_day,
         visit_date=facts.visit_date,
         today=ctx.today,
-        recorded_days=[v.visit_day for v in recorded],
+        recorded_days=recorded_days,
         outcomes=ctx.outcomes,
         vital_status=facts.vital_status,
         assessments=facts.assessments,
@@ -232,8 +190,8 @@ def _stored_labs(stored: dict[str, Any]) -> dict[str, CanonicalLab]:
     return canonicalize_labs(entered, UCUM)
 
 
-def _scored(
-    participant: Participant,
+def scored(
+    participant: Participant | ParticipantFacts,
     visit_date: Any,
     labs: dict[str, CanonicalLab],
     he_grade: int | None,
@@ -247,7 +205,7 @@ def _scored(
     return {"age_years": age, "scores": scores_json(results)}
 
 
-def _completes(participant: Participant, visit: Visit) -> bool:
+def completes(participant: Participant | ParticipantFacts, visit: Visit | Any) -> bool:
     return (
         visit.visit_day == protocol.FINAL_VISIT_DAY
         and visit.vital_status == ALIVE
@@ -255,7 +213,8 @@ def _completes(participant: Participant, visit: Visit) -> bool:
     )
 
 
-async def _complete(session: AsyncSession, participant: Participant) -> None:
+async def _complete(session: AsyncSession, participant: Participant | ParticipantFacts) -> None:
+    assert isinstance(participant, Participant)  # the ORM paths load the ORM participant
     participant.status = "completed"
     participant.updated_at = clock.utc_now()
     await session.flush()
@@ -267,7 +226,7 @@ async def reread_labs(session: AsyncSession, ctx: TreatmentContext, visit: Visit
         session, visit.participant_id, visit.visit_date, ctx.timezone, VISIT_ANALYTES
     )
     visit.labs = assessment.stored
-    scored = _scored(
+    rescored = scored(
         ctx.participant,
         visit.visit_date,
         assessment.labs,
@@ -275,7 +234,7 @@ async def reread_labs(session: AsyncSession, ctx: TreatmentContext, visit: Visit
         visit.ascites,
         visit.symptoms,
     )
-    for name, value in scored.items():
+    for name, value in rescored.items():
         setattr(visit, name, value)
     visit.updated_at = clock.utc_now()
     await session.flush()
