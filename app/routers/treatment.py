@@ -25,7 +25,7 @@ from app.schemas.treatment import (
     VisitPatch,
     VisitsOut,
 )
-from app.services import dosing, visit_recording, visits
+from app.services import dose_recording, dosing, visit_recording, visits
 from app.services import score_series as score_series_service
 from app.services.access import visible_site_filter
 from app.services.versions import etag
@@ -47,14 +47,12 @@ async def list_doses(
     return await dosing.list_doses(session, principal, participant_id)
 
 
-@router.post(DOSES, status_code=201, responses=error_responses(401, 403, 404, 409))
+@router.post(
+    DOSES, status_code=201, response_model=DoseOut, responses=error_responses(401, 403, 404, 409)
+)
 async def record_dose(
-    participant_id: uuid.UUID,
-    data: DoseIn,
-    session: SessionDep,
-    principal: ClinicalWriter,
-    response: Response,
-) -> DoseOut:
+    participant_id: uuid.UUID, data: DoseIn, db: DbDep, principal: ClinicalWriter
+) -> Response:
     """Record a dose (exosome arm only), or `status: "not_administered"` with a `reason`.
 
     409: not randomized, control arm, terminal status, a 5th dose, a dose number already
@@ -62,10 +60,12 @@ async def record_dose(
     (window, infusion < 120 min, particles or volume, < 48 h after the previous start)
     without `deviation_reason`; with one, the dose is recorded with its deviations.
     """
-    dose, deviations, ctx = await dosing.record(session, principal, participant_id, data)
-    response.headers["Location"] = f"/api/v1/participants/{participant_id}/doses/{dose.id}"
-    response.headers["ETag"] = etag(dose.version)
-    return dosing.dose_out(dose, deviations, ctx)
+    out = await dose_recording.record(db, principal, participant_id, data)
+    headers = {
+        "Location": f"/api/v1/participants/{participant_id}/doses/{out.id}",
+        "ETag": etag(out.version),
+    }
+    return json_response(out, status_code=201, headers=headers)
 
 
 @router.get(DOSES + "/{dose_id}", responses=error_responses(401, 403, 404))

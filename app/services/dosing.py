@@ -1,6 +1,8 @@
 """Study-drug administration: record a dose (or a dose not given), correct it, the schedule.
 
-The rules are `app.domain.dosing`; this module gathers what they need (arm, Day 1, the site's
+Recording a new dose is the hot path and lives in `app.services.dose_recording` (driver
+connection); it uses the checks and shaping defined here. The rules are `app.domain.dosing`;
+this module gathers what they need (arm, Day 1, the site's
 time zone, the doses already recorded, a recorded death, now), applies the decision and
 writes the dose with its protocol deviations in the request's transaction.
 
@@ -56,32 +58,6 @@ def view(dose: Dose) -> DoseRecordView:
 # --- recording -----------------------------------------------------------------------------------
 
 
-async def record(
-    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, data: DoseIn
-) -> tuple[Dose, list[ProtocolDeviation], TreatmentContext]:
-    ctx = await load_context(session, principal, participant_id, lock=True)
-    existing = [view(d) for d in await repo.doses(session, ctx.participant.id)]
-    findings = _check(ctx, data, existing, ctx.participant.status)
-    dose = Dose(
-        participant_id=ctx.participant.id,
-        dose_number=data.dose_number,
-        created_by=principal.user_id,
-        **_columns(data, findings),
-    )
-    session.add(dose)
-    await session.flush()
-    deviations = await sync_findings(
-        session,
-        principal,
-        participant_id=ctx.participant.id,
-        record_table=RECORD_TABLE,
-        record_id=dose.id,
-        findings=findings,
-        reason=data.deviation_reason,
-    )
-    return dose, deviations, ctx
-
-
 async def correct(
     session: AsyncSession,
     principal: Principal,
@@ -102,10 +78,10 @@ async def correct(
         raise InvalidData.one("status", "cannot be null")
     merged = _merged(dose, changes)
     others = [d for d in await repo.doses(session, ctx.participant.id) if d.id != dose.id]
-    findings = _check(ctx, merged, [view(d) for d in others], ctx.participant.status)
+    findings = check(ctx, merged, [view(d) for d in others], ctx.participant.status)
     _refuse_overtaking(merged, others)
     await set_reason(session, data.reason)
-    for name, value in _columns(merged, findings).items():
+    for name, value in columns(merged, findings).items():
         setattr(dose, name, value)
     dose.updated_at = clock.utc_now()
     await session.flush()
@@ -122,7 +98,7 @@ async def correct(
     return dose, deviations, ctx
 
 
-def _check(
+def check(
     ctx: TreatmentContext, data: DoseIn, existing: list[DoseRecordView], status: str
 ) -> list[DeviationFinding]:
     """The domain decision; request-shape problems (missing fields) are 422s first."""
@@ -200,7 +176,7 @@ def _refuse_overtaking(merged: DoseIn, others: list[Dose]) -> None:
         )
 
 
-def _columns(data: DoseIn, findings: list[DeviationFinding]) -> dict[str, Any]:
+def columns(data: DoseIn, findings: list[DeviationFinding]) -> dict[str, Any]:
     return {
         "status": data.status,
         "started_at": data.started_at,
