@@ -50,8 +50,20 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=5, ge=0)
+    db_pool_size: int = Field(
+        default=10, ge=1, description="connections per worker process, opened as needed, kept"
+    )
+    db_max_overflow: int = Field(
+        default=0,
+        ge=0,
+        description="extra short-lived connections per worker beyond the pool (0: a busy pool "
+        "makes requests wait rather than open and close backends under load)",
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="how long a request waits for a pooled connection before answering 503",
+    )
     db_pgbouncer: bool = Field(
         default=False, description="disable prepared-statement caching (PgBouncer transaction mode)"
     )

@@ -30,7 +30,11 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,
+        # overflow 0 by default: under load, connections opened and closed per request cost
+        # PostgreSQL a backend each and can run it out of slots ("too many clients"); a full
+        # pool makes the request wait up to DB_POOL_TIMEOUT_SECONDS, then answer 503
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
         # no pre-ping round trip per request: a dead connection fails its request with a 503
         # (middleware) and SQLAlchemy then invalidates the pool, so the next request reconnects
         pool_pre_ping=False,
