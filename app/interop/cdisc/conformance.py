@@ -166,6 +166,13 @@ def _record_rules(r: Report, t: Table) -> None:
         r.check(not bad, f"{t.name}: {p}STRESN differs from {p}STRESC in {len(bad)} record(s)")
 
 
+def _date(value: Value) -> date | None:
+    """The date part of an ISO 8601 --DTC; None when empty or not ISO 8601."""
+    if _empty(value) or not ISO8601.match(str(value)) or len(str(value)) < 10:
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
 def _number(value: Value) -> float | None:
     try:
         return float(str(value))
@@ -181,9 +188,7 @@ def _cross(r: Report, tables: dict[str, Table]) -> None:
     subjects = dm.values("USUBJID")
     r.check(len(subjects) == len(set(subjects)), "DM: USUBJID not unique")
     start = {
-        str(u): date.fromisoformat(str(s))
-        for u, s in zip(subjects, dm.values("RFSTDTC"), strict=True)
-        if not _empty(s)
+        str(u): d for u, s in zip(subjects, dm.values("RFSTDTC"), strict=True) if (d := _date(s))
     }
     for t in tables.values():
         if t.has("USUBJID") and t.name != "DM":
@@ -206,8 +211,9 @@ def _study_days(r: Report, t: Table, start: dict[str, date]) -> None:
             continue
         wrong = 0
         for x in t.records():
-            on = None if _empty(x[dtc]) else date.fromisoformat(str(x[dtc])[:10])
-            expected = sdtm_day(start.get(str(x.get("USUBJID"))), on)
+            if not _empty(x[dtc]) and _date(x[dtc]) is None:
+                continue  # not ISO 8601: reported by the value checks
+            expected = sdtm_day(start.get(str(x.get("USUBJID"))), _date(x[dtc]))
             actual = None if _empty(x[dy]) else int(float(str(x[dy])))
             wrong += expected != actual or actual == 0
         r.check(wrong == 0, f"{t.name}.{dy}: not the study day of {dtc} in {wrong} record(s)")

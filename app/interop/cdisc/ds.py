@@ -28,6 +28,7 @@ from app.interop.cdisc.common import (
     dtc,
     dtc_local,
     epoch,
+    local_date,
     long_text,
     sequence,
     study_day,
@@ -43,7 +44,7 @@ VARIABLES = (
     Var("DSDECOD", DERIVED, "consent, randomization, the participant's final status, or the outcome type", codelist="DSDECOD"),
     Var("DSCAT", ASSIGNED, "PROTOCOL MILESTONE, DISPOSITION EVENT or OTHER EVENT", codelist="DSCAT"),
     Var("EPOCH", DERIVED, "epoch of DSSTDTC (milestones: SCREENING)", codelist="EPOCH", method="EPOCH"),
-    Var("DSSTDTC", COLLECTED, "consent_date, randomized_at (site-local), outcome date, Day 84 visit_date, latest screening assessment_date"),
+    Var("DSSTDTC", COLLECTED, "consent_date, randomized_at (site-local; Day 1 if on another date), outcome date, Day 84 visit_date, latest screening assessment_date"),
     Var("DSSTDY", DERIVED, "study day of DSSTDTC", method="DY"),
 )  # fmt: skip
 
@@ -75,7 +76,10 @@ def _events(p: Participant) -> list[tuple[date, Row, str]]:
     ]  # fmt: skip
     if p.allocation is not None:
         on = p.allocation.day1
-        stamp = dtc_local(p.allocation.randomized_at, p.timezone)
+        # the time of randomization when it falls on Day 1 at the site (it always does when
+        # the site's time zone has not changed since), else Day 1 itself
+        at = p.allocation.randomized_at
+        stamp = dtc_local(at, p.timezone) if local_date(at, p.timezone) == on else dtc(on)
         events.append((on, _row(p, ct.RANDOMIZED, ct.DSCAT_MILESTONE, stamp), ct.RANDOMIZED))
     for o in p.outcomes:
         decod = ct.OTHER_EVENT_FROM_OUTCOME.get(o.type)

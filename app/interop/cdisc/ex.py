@@ -38,7 +38,7 @@ VARIABLES = (
     Var("EXSPID", COLLECTED, "dose_number (1-4)"),
     Var("EXTRT", PROTOCOL, "PT-MSCs Exosome Injection"),
     Var("EXDOSE", COLLECTED, "particles (the measured particle count of the dose)"),
-    Var("EXDOSU", ASSIGNED, "PARTICLES (sponsor unit: particle count)"),
+    Var("EXDOSU", ASSIGNED, "PARTICLES (sponsor unit: particle count)", codelist="UNIT"),
     Var("EXDOSFRM", PROTOCOL, "INJECTION", codelist="FRM"),
     Var("EXDOSFRQ", PROTOCOL, "ONCE (one infusion per record; the regimen Q3D is in TS)", codelist="FREQ"),
     Var("EXROUTE", PROTOCOL, "INTRAVENOUS", codelist="ROUTE"),

@@ -5,13 +5,14 @@ from an EHR (fhir) and those a screening or visit stored (screening, visit). The
 entered is LBORRES/LBORRESU (UCUM mapped to CDISC UNIT), the canonical value LBSTRESN/LBSTRESU
 (SPEC §7 canonical units); LBLOINC is the analyte's LOINC code. The source is in SUPPLB.
 LBLOBXFL marks, per test, the latest result collected at or before the start of exposure:
-the first dose (exosome arm) or, without a dose, the randomization.
+the first dose (exosome arm) or, without a dose, the randomization (no later than Day 1).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from app.domain.analytes import ANALYTES
 from app.interop.cdisc import terminology as ct
@@ -133,9 +134,15 @@ def unit(ucum: str) -> str | None:
 
 
 def exposure_start(p: Participant) -> datetime | None:
+    """The first dose's start; without a dose, the randomization, no later than the end of
+    Day 1 at the site."""
     if p.doses:
         return min(d.started_at for d in p.doses)
-    return p.allocation.randomized_at if p.allocation else None
+    if p.allocation is None:
+        return None
+    day2 = p.allocation.day1 + timedelta(days=1)
+    end_of_day1 = datetime.combine(day2, time(), ZoneInfo(p.timezone)) - timedelta(microseconds=1)
+    return min(p.allocation.randomized_at, end_of_day1)
 
 
 def baseline_ids(p: Participant, results: Iterable[LabResult]) -> set[object]:
