@@ -308,7 +308,7 @@ async def test_define_xml_describes_every_file_exactly(sdtm: Export):
                 coded = {c.get("CodedValue") for c in codelists[listed.get("CodeListOID")]}
                 assert values <= coded, (name, column, values - coded)
             origin = item.find("def:Origin", ODM_NS).get("Type")
-            assert origin in {"Collected", "Derived", "Assigned", "Protocol"}
+            assert origin in {"Collected", "Derived", "Assigned", "Protocol", "Not Available"}
     sex = codelists["CL.SEX"]
     assert sex.find("odm:Alias", ODM_NS).get("Name") == "C66731"
     unit = codelists["CL.UNIT"]

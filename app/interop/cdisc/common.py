@@ -39,6 +39,7 @@ COLLECTED = "Collected"
 DERIVED = "Derived"
 ASSIGNED = "Assigned"
 PROTOCOL = "Protocol"
+NOT_AVAILABLE = "Not Available"  # a variable the service does not collect (kept: Expected)
 
 
 @dataclass(frozen=True, slots=True)

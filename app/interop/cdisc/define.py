@@ -166,8 +166,10 @@ def _item_def(DEF: Any, d: Dataset, c: Column, width: int) -> Any:
     key = _codelist_key(c)
     if key is not None:
         item.CodeListRef = DEF.CodeListRef(CodeListOID=f"CL.{key}")
-    source = "Investigator" if c.var.origin == "Collected" else "Sponsor"
-    item.Origin = [DEF.Origin(Type=c.var.origin, Source=source)]
+    origin: dict[str, str] = {"Type": c.var.origin}
+    if c.var.origin != "Not Available":
+        origin["Source"] = "Investigator" if c.var.origin == "Collected" else "Sponsor"
+    item.Origin = [DEF.Origin(**origin)]
     return item
 
 

@@ -10,6 +10,7 @@ from app.interop.cdisc.common import (
     ASSIGNED,
     COLLECTED,
     DERIVED,
+    NOT_AVAILABLE,
     Domain,
     Row,
     Var,
@@ -39,13 +40,13 @@ VARIABLES = (
     Var("AGE", DERIVED, "completed years from date_of_birth to RFSTDTC (else to the latest screening)", method="AGE"),
     Var("AGEU", ASSIGNED, "YEARS", codelist="AGEU"),
     Var("SEX", COLLECTED, "participant sex: male -> M, female -> F", codelist="SEX"),
-    Var("RACE", COLLECTED, "not collected by the service: empty"),
+    Var("RACE", NOT_AVAILABLE, "not collected by the service: empty"),
     Var("ARMCD", ASSIGNED, "randomization arm: control -> CTRL, exosome -> EXO", codelist="ARMCD"),
     Var("ARM", ASSIGNED, "the name of ARMCD's arm", codelist="ARM"),
     Var("ACTARMCD", DERIVED, "ARMCD; for EXO only with at least one dose given", codelist="ARMCD", method="ACTARM"),
     Var("ACTARM", DERIVED, "the name of ACTARMCD's arm", codelist="ARM", method="ACTARM"),
     Var("ARMNRS", DERIVED, "why ARMCD or ACTARMCD is empty (status and doses)", codelist="ARMNRS", method="ACTARM"),
-    Var("ACTARMUD", ASSIGNED, "never used: no unplanned treatment is possible"),
+    Var("ACTARMUD", NOT_AVAILABLE, "never used: no unplanned treatment is possible"),
     Var("COUNTRY", ASSIGNED, "CHN: every site of the trial is in China"),
 )  # fmt: skip
 
