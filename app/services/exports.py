@@ -43,6 +43,17 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
+class Made:
+    """A file an export made, before it is recorded."""
+
+    kind: str
+    standard: str
+    filename: str
+    media_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ExportFile:
     content: bytes
     filename: str
@@ -62,18 +73,8 @@ async def sdtm_export(session: AsyncSession, principal: Principal) -> ExportFile
             raise _refusal(exc) from None
 
     package, head = await _consistent(session, read)
-    name = f"{_stem(now)}_sdtm.zip"
-    return await _record(
-        session,
-        principal,
-        "sdtm",
-        SDTM_STANDARD,
-        name,
-        ZIP,
-        package.content,
-        package.row_counts,
-        head,
-    )
+    made = Made("sdtm", SDTM_STANDARD, f"{_stem(now)}_sdtm.zip", ZIP, package.content)
+    return await _record(session, principal, made, package.row_counts, head)
 
 
 async def odm_export(session: AsyncSession, principal: Principal) -> ExportFile:
@@ -103,8 +104,8 @@ async def odm_export(session: AsyncSession, principal: Principal) -> ExportFile:
         return await asyncio.to_thread(odm.odm_xml, archive), counts
 
     (content, counts), head = await _consistent(session, read)
-    name = f"{_stem(now)}_odm.xml"
-    return await _record(session, principal, "odm", ODM_STANDARD, name, XML, content, counts, head)
+    made = Made("odm", ODM_STANDARD, f"{_stem(now)}_odm.xml", XML, content)
+    return await _record(session, principal, made, counts, head)
 
 
 async def _consistent(session: AsyncSession, read: Callable[[int], Awaitable[T]]) -> tuple[T, int]:
@@ -122,32 +123,24 @@ async def _consistent(session: AsyncSession, read: Callable[[int], Awaitable[T]]
 
 
 async def _record(
-    session: AsyncSession,
-    principal: Principal,
-    kind: str,
-    standard: str,
-    filename: str,
-    media_type: str,
-    content: bytes,
-    counts: dict[str, int],
-    head: int,
+    session: AsyncSession, principal: Principal, made: Made, counts: dict[str, int], head: int
 ) -> ExportFile:
-    digest = hashlib.sha256(content).hexdigest()
+    digest = hashlib.sha256(made.content).hexdigest()
     export = await repo.record_export(
         session,
         Export(
-            kind=kind,
-            standard=standard,
-            filename=filename,
-            media_type=media_type,
+            kind=made.kind,
+            standard=made.standard,
+            filename=made.filename,
+            media_type=made.media_type,
             sha256=digest,
-            size_bytes=len(content),
+            size_bytes=len(made.content),
             row_counts=counts,
             audit_head_id=head,
             created_by=principal.user_id,
         ),
     )
-    return ExportFile(content, filename, media_type, digest, str(export.id))
+    return ExportFile(made.content, made.filename, made.media_type, digest, str(export.id))
 
 
 def _stem(now: datetime) -> str:
