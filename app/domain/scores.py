@@ -165,17 +165,39 @@ def child_pugh(
     he_grade: int,
 ) -> ChildPughResult:
     """Child-Pugh score and class; middle bands include both ends (SPEC §3.2)."""
+    score = sum(
+        child_pugh_points(
+            total_bilirubin_umol_l=total_bilirubin_umol_l,
+            albumin_g_l=albumin_g_l,
+            inr=inr,
+            ascites=ascites,
+            he_grade=he_grade,
+        ).values()
+    )
+    return ChildPughResult(score=score, child_class=_child_class(score))
+
+
+def child_pugh_points(
+    *,
+    total_bilirubin_umol_l: Decimal,
+    albumin_g_l: Decimal,
+    inr: Decimal,
+    ascites: str,
+    he_grade: int,
+) -> dict[str, int]:
+    """The points (1-3) of each of the five Child-Pugh items; they sum to the score."""
     errors = _child_pugh_errors(total_bilirubin_umol_l, albumin_g_l, inr, ascites, he_grade)
     if errors:
         raise InvalidData(errors)
-    score = (
-        _rising_points(total_bilirubin_umol_l, CP_TBIL_2_FROM_UMOL_L, CP_TBIL_2_TO_UMOL_L)
-        + _falling_points(albumin_g_l, CP_ALBUMIN_2_FROM_G_L, CP_ALBUMIN_2_TO_G_L)
-        + _rising_points(inr, CP_INR_2_FROM, CP_INR_2_TO)
-        + _ASCITES_POINTS[ascites]
-        + _he_band(he_grade)
-    )
-    return ChildPughResult(score=score, child_class=_child_class(score))
+    return {
+        "he_grade": _he_band(he_grade),
+        "ascites": _ASCITES_POINTS[ascites],
+        "total_bilirubin": _rising_points(
+            total_bilirubin_umol_l, CP_TBIL_2_FROM_UMOL_L, CP_TBIL_2_TO_UMOL_L
+        ),
+        "albumin": _falling_points(albumin_g_l, CP_ALBUMIN_2_FROM_G_L, CP_ALBUMIN_2_TO_G_L),
+        "inr": _rising_points(inr, CP_INR_2_FROM, CP_INR_2_TO),
+    }
 
 
 def _child_pugh_errors(

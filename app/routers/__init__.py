@@ -4,6 +4,7 @@ from app.routers import (
     access,
     audit,
     calculators,
+    exports,
     health,
     lab_results,
     outcomes,
@@ -28,6 +29,7 @@ ROUTERS = [
     outcomes.router,
     safety.router,
     reports.router,
+    exports.router,
     voiding.router,
     audit.router,
 ]

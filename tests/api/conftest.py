@@ -26,3 +26,20 @@ async def investigator(client, admin_headers, site) -> Actor:  # type: ignore[no
 def travel(monkeypatch: pytest.MonkeyPatch) -> Travel:
     """Move "now" to a site-local time on a study day (see `treatment_helpers`)."""
     return time_machine(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+async def cdisc_trial():  # type: ignore[no-untyped-def]
+    """The seeded trial of the CDISC export tests, in a database of its own (built once)."""
+    from tests.api.cdisc_trial import build_trial
+    from tests.conftest import IsolatedApp
+
+    async with IsolatedApp() as iso:
+        yield await build_trial(iso)
+
+
+@pytest.fixture(scope="session")
+async def cdisc_statistician(cdisc_trial):  # type: ignore[no-untyped-def]
+    from tests.api.cdisc_trial import ADMIN
+
+    return await make_actor(cdisc_trial.iso.client, ADMIN, "statistician")

@@ -65,6 +65,8 @@ def routes(world) -> list[tuple[str, str, dict | None, frozenset[str]]]:
         ("POST", "/api/v1/randomization/lists", {"block_sizes": [3]}, auth.ALLOCATION_ADMINS),
         ("GET", f"/api/v1/participants/{pid}/randomization", None, auth.PARTICIPANT_READERS),
         ("POST", f"/api/v1/participants/{pid}/randomization/x", None, frozenset()),
+        ("GET", "/api/v1/exports/sdtm", None, auth.EXPORTERS),
+        ("GET", "/api/v1/exports/odm", None, auth.EXPORTERS),
         *_record_routes(pid, "lab-results", {"analyte": "crp"}),
         *_record_routes(pid, "treatments", {"category": "other"}),
     ]
