@@ -6,7 +6,7 @@ row the data reflects) and the SHA-256 and size of the exact file sent. Audited 
 trigger; the app role gets SELECT/INSERT/UPDATE through the default privileges of 0006.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-02 20:00:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
