@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from app.interop import smart
 from app.problems import ProblemError
 
 ROLES = ("admin", "investigator", "coordinator", "monitor", "statistician", "dsmb", "integration")
@@ -41,6 +42,8 @@ class Principal:
     site_id: uuid.UUID | None
     site_code: str | None
     token_id: uuid.UUID | None = None  # the bearer token of this request (logout revokes it)
+    # SMART scopes of a client-credentials token (SPEC §10.4); None: not scope-limited
+    scopes: frozenset[str] | None = None
 
     @property
     def site_bound(self) -> bool:
@@ -70,6 +73,30 @@ def require(roles: frozenset[str]):  # type: ignore[no-untyped-def]
         principal = _principal(request)
         if principal.role not in roles:
             raise ProblemError(403, f"Role '{principal.role}' may not perform this action")
+        if principal.scopes is not None:
+            raise ProblemError(403, "A client-credentials token is for the FHIR API (/fhir) only")
+        return principal
+
+    return Depends(dependency)
+
+
+def require_scoped(roles: frozenset[str], resource_type: str, interaction: str):  # type: ignore[no-untyped-def]
+    """A FHIR dependency: `roles`, and for a client-credentials token a SMART scope that
+    allows `interaction` (read, search, create) on `resource_type` (403 otherwise)."""
+
+    async def dependency(
+        request: Request, _token: Annotated[str | None, Depends(oauth2_scheme)]
+    ) -> Principal:
+        principal = _principal(request)
+        if principal.role not in roles:
+            raise ProblemError(403, f"Role '{principal.role}' may not perform this action")
+        if principal.scopes is not None and not smart.permits(
+            principal.scopes, resource_type, interaction
+        ):
+            granted = " ".join(sorted(principal.scopes))
+            raise ProblemError(
+                403, f"The token's scopes ({granted}) do not allow {interaction} of {resource_type}"
+            )
         return principal
 
     return Depends(dependency)

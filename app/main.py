@@ -17,7 +17,9 @@ from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from app.db.errors import describe, is_unavailable
 from app.db.migrate import upgrade_to_head
 from app.db.roles import check_app_role
+from app.fhir_http import FhirOutcomeMiddleware, install_fhir_handlers
 from app.interop import ucum
+from app.interop.fhir import invariants
 from app.middleware import RequestContextMiddleware
 from app.problems import Problem, install_problem_handlers
 from app.routers import ROUTERS
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await security.warm_up()
         # the UCUM registry takes 0.4-2 s to build: pay it at start, not in a request
         await asyncio.to_thread(ucum.warm_up)
+        await asyncio.to_thread(invariants.validator)  # the R4 definitions, for lab ingest
         yield
         await engine.dispose()
         if not settings.database_url:
@@ -72,7 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_fhir_handlers(app)
     app.add_middleware(RequestContextMiddleware, engine=engines, settings=settings)
+    app.add_middleware(FhirOutcomeMiddleware)  # outermost: /fhir errors as OperationOutcome
     for router in ROUTERS:
         app.include_router(router)
     _register_problem_schema(app)

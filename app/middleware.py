@@ -37,6 +37,7 @@ RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lo
 INTEGRITY_CLASS = "23"  # a constraint refused it (a race past the service's own checks)
 DATA_EXCEPTION_CLASS = "22"  # the input was bad: a safety net behind the schemas (never a 500)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+WRAPPED_PREFIXES = ("/api/", "/fhir")  # the REST API and the FHIR API (SPEC §10)
 
 __all__ = ["RequestContextMiddleware", "is_unavailable"]
 
@@ -91,7 +92,7 @@ class RequestContextMiddleware:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or not scope["path"].startswith(WRAPPED_PREFIXES):
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope)

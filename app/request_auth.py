@@ -17,7 +17,7 @@ from app.security import token_digest
 TOKEN_LAST_USED_RESOLUTION_S = 60
 
 AUTH_SQL = """
-    SELECT u.id, u.username, u.role, u.site_id, s.code AS site_code, t.id AS token_id,
+    SELECT u.id, u.username, u.role, u.site_id, s.code AS site_code, t.id AS token_id, t.scopes,
            t.last_used_at < now() - make_interval(secs => $2)
              OR t.last_used_at IS NULL AS stale,
            set_config('trial.request_id', $3, true),
@@ -53,6 +53,13 @@ async def authenticate(
         return None
     if row["stale"]:
         await conn.execute(TOUCH_SQL, row["token_id"])
+    scopes = frozenset(row["scopes"]) if row["scopes"] is not None else None  # client tokens
     return Principal(
-        row["id"], row["username"], row["role"], row["site_id"], row["site_code"], row["token_id"]
+        row["id"],
+        row["username"],
+        row["role"],
+        row["site_id"],
+        row["site_code"],
+        row["token_id"],
+        scopes,
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIN_SECRET_LENGTH = 32
@@ -32,8 +34,29 @@ def weak_secret_reason(value: str) -> str | None:
     return None
 
 
+MRN_KEY_BYTES = 32  # HMAC-SHA256 key; AES-256-GCM key
+
+
+def key_material(value: str, name: str) -> bytes:
+    """A 32-byte key given as base64 (standard or URL-safe): refused when it is short, not
+    base64, or a placeholder (the same words as the bootstrap token)."""
+    text = value.strip()
+    if any(word in text.lower() for word in PLACEHOLDER_WORDS):
+        raise ValueError(f"{name} must be a real secret, not a placeholder")
+    try:
+        raw = base64.b64decode(text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{name} must be base64 (e.g. from secrets.token_urlsafe(32))") from None
+    if len(raw) != MRN_KEY_BYTES:
+        raise ValueError(f"{name} must encode exactly {MRN_KEY_BYTES} bytes, not {len(raw)}")
+    if len(set(raw)) < MIN_DISTINCT_CHARACTERS * 2:
+        raise ValueError(f"{name} must be random bytes (too few distinct values)")
+    return raw
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # a refused value may be a secret: never echo it in the error
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str | None = Field(
         default=None, description="postgresql+asyncpg:// URL; unset = embedded PostgreSQL"
@@ -72,6 +95,24 @@ class Settings(BaseSettings):
         description="the PostgreSQL role every request runs as (SET LOCAL ROLE); owns nothing",
     )
     run_migrations_on_start: bool = True
+    public_base_url: str | None = Field(
+        default=None,
+        description="the service's public origin, e.g. https://trial.example.org: the audience"
+        " of SMART client assertions and the base of FHIR links (required for client tokens)",
+    )
+    mrn_hmac_key: SecretStr | None = Field(
+        default=None, description="base64 of 32 random bytes: the MRN lookup hash (HMAC-SHA256)"
+    )
+    mrn_encryption_key: SecretStr | None = Field(
+        default=None, description="base64 of 32 random bytes: MRN encryption (AES-256-GCM)"
+    )
+    fhir_max_bundle_entries: int = Field(
+        default=200,
+        ge=1,
+        le=2000,
+        description="entries per FHIR transaction; checking costs ~4 ms of CPU per entry",
+    )
+    client_token_ttl_seconds: int = Field(default=300, ge=30, le=300)
 
     @field_validator("bootstrap_admin_token")
     @classmethod
@@ -82,6 +123,36 @@ class Settings(BaseSettings):
         if reason is not None:
             raise ValueError(f"TRIAL_BOOTSTRAP_ADMIN_TOKEN must be {reason}")
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value):
+            raise ValueError("PUBLIC_BASE_URL must be an http(s) URL without query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("mrn_hmac_key", "mrn_encryption_key")
+    @classmethod
+    def _mrn_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        key_material(value.get_secret_value(), str(info.field_name).upper())
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_mrn_keys(self) -> Settings:
+        hmac_key, encryption_key = self.mrn_hmac_key, self.mrn_encryption_key
+        if (hmac_key is None) != (encryption_key is None):
+            raise ValueError("set both MRN_HMAC_KEY and MRN_ENCRYPTION_KEY, or neither")
+        if (
+            hmac_key
+            and encryption_key
+            and (hmac_key.get_secret_value() == encryption_key.get_secret_value())
+        ):
+            raise ValueError("MRN_HMAC_KEY and MRN_ENCRYPTION_KEY must differ")
+        return self
 
     @field_validator("db_app_role")
     @classmethod

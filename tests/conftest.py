@@ -8,6 +8,7 @@ audit trail, which refuses deletes, never needs cleaning).
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import secrets
 import socket
@@ -23,10 +24,19 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "test-admin-token-" + secrets.token_hex(16)
+# Test keys for MRNs, fresh per run (docs/fhir.md: never these in production), and the
+# public origin the SMART client assertions are addressed to. In the environment, so that
+# every Settings() of the run (and get_settings()) sees the same values.
+os.environ.setdefault("MRN_HMAC_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+os.environ.setdefault(
+    "MRN_ENCRYPTION_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+)
+os.environ.setdefault("PUBLIC_BASE_URL", "http://test")
+get_settings.cache_clear()  # importing app.main read the settings before these were set
 
 
 def _server_url() -> str:

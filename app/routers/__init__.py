@@ -5,6 +5,7 @@ from app.routers import (
     audit,
     calculators,
     exports,
+    fhir,
     health,
     lab_results,
     outcomes,
@@ -12,6 +13,7 @@ from app.routers import (
     randomization,
     reports,
     safety,
+    smart,
     treatment,
     treatments,
     voiding,
@@ -32,4 +34,6 @@ ROUTERS = [
     exports.router,
     voiding.router,
     audit.router,
+    smart.router,
+    fhir.router,
 ]

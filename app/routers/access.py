@@ -16,6 +16,7 @@ from app.schemas.access import (
     AccessTokenOut,
     SiteIn,
     SiteOut,
+    SitePatch,
     TokenIn,
     TokenInfoOut,
     TokenOut,
@@ -72,6 +73,29 @@ async def logout(session: SessionDep, principal: AnyUser) -> Response:
 @router.post("/sites", status_code=201, responses=error_responses(401, 403, 409))
 async def create_site(data: SiteIn, session: SessionDep, _: Admin) -> SiteOut:
     return SiteOut.model_validate(await access.create_site(session, data))
+
+
+@router.get("/sites/{site_code}", responses=error_responses(401, 403, 404))
+async def get_site(site_code: str, session: SessionDep, _: AnyUser, response: Response) -> SiteOut:
+    """One site, with its ETag (for PATCH)."""
+    site = await access.get_site(session, site_code)
+    response.headers["ETag"] = etag(site.version)
+    return SiteOut.model_validate(site)
+
+
+@router.patch("/sites/{site_code}", responses=error_responses(401, 403, 404, 412, 428))
+async def update_site(
+    site_code: str,
+    data: SitePatch,
+    _: Admin,
+    if_match: IfMatchDep,
+    session: SessionDep,
+    response: Response,
+) -> SiteOut:
+    """Set the site's MRN identifier system: If-Match with the site's ETag, and a reason."""
+    site = await access.update_site(session, site_code, data, if_match)
+    response.headers["ETag"] = etag(site.version)
+    return SiteOut.model_validate(site)
 
 
 @router.get("/sites", responses=error_responses(401, 403))

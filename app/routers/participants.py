@@ -111,7 +111,7 @@ async def correct_participant(
     """Correct date of birth or sex: If-Match with the ETag read, and a reason (audited)."""
     participant = await service.correct(session, principal, participant_id, data, if_match)
     response.headers["ETag"] = etag(participant.version)
-    return await participant_out(session, participant)
+    return await participant_out(session, participant, principal)
 
 
 @router.post(

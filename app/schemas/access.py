@@ -17,7 +17,14 @@ Role = Literal[
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_-]{0,15}$")]
 Username = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_.@-]{3,64}$")]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
-TokenKind = Literal["api", "login", "bootstrap"]
+TokenKind = Literal["api", "login", "bootstrap", "client"]
+MrnSystem = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(urn:oid:[0-2](\.(0|[1-9][0-9]*))+|urn:uuid:[0-9a-f-]{36}|https?://[^\s|]+)$",
+        max_length=255,
+    ),
+]
 
 
 class SiteIn(InputModel):
@@ -27,6 +34,12 @@ class SiteIn(InputModel):
         default="Asia/Shanghai",
         max_length=64,
         description="IANA time zone; study days are local calendar dates at the site",
+    )
+    mrn_system: MrnSystem | None = Field(
+        default=None,
+        description="the identifier system of the site's medical record numbers (FHIR"
+        " Identifier.system: an OID as urn:oid:..., or a URL); needed before MRNs are stored",
+        examples=["urn:oid:1.2.156.112604.1.2.1"],
     )
 
     @field_validator("timezone")
@@ -44,6 +57,15 @@ class SiteOut(OutputModel):
     code: str
     name: str
     timezone: str
+    mrn_system: str | None = Field(default=None, description="the site's MRN identifier system")
+    version: int = Field(default=1, description="the ETag of GET/PATCH /sites/{code}")
+
+
+class SitePatch(InputModel):
+    """Set or change the site's MRN identifier system (If-Match with the site's ETag)."""
+
+    mrn_system: MrnSystem | None = Field(description="the new system; null removes it")
+    reason: Reason = Field(description="why (recorded in the audit trail)")
 
 
 class UserIn(InputModel):
@@ -84,7 +106,8 @@ class TokenInfoOut(OutputModel):
     id: uuid.UUID
     name: str | None
     kind: TokenKind = Field(
-        description="api (issued by an admin), login (password login), bootstrap"
+        description="api (issued by an admin), login (password login), bootstrap, client"
+        " (SMART client credentials, 5 minutes)"
     )
     created_at: datetime
     expires_at: datetime

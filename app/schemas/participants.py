@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -22,10 +22,28 @@ def _plausible_birth_date(value: date | None) -> date | None:
     return value
 
 
+Mrn = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="the site's medical record number (SPEC §10.3), in the site's mrn_system;"
+        " shown to the site's own roles and admin only, stored hashed and encrypted",
+        examples=["0012345678"],
+    ),
+]
+
+
+class MrnOut(OutputModel):
+    system: str = Field(description="the site's identifier system (FHIR Identifier.system)")
+    value: str
+
+
 class ParticipantIn(InputModel):
     site_code: Code
     date_of_birth: date = Field(description="on or after 1900-01-01, not in the future")
     sex: Sex
+    mrn: Mrn | None = None
 
     _plausible = field_validator("date_of_birth")(_plausible_birth_date)
 
@@ -33,6 +51,7 @@ class ParticipantIn(InputModel):
 class ParticipantPatch(InputModel):
     date_of_birth: date | None = None
     sex: Sex | None = None
+    mrn: Mrn | None = Field(default=None, description="the site's MRN; null removes it")
     reason: Reason
 
     _plausible = field_validator("date_of_birth")(_plausible_birth_date)
@@ -57,6 +76,9 @@ class ParticipantOut(OutputModel):
     eligible: bool | None = None
     arm: str | None = None
     day1: date | None = None
+    mrn: MrnOut | None = Field(
+        default=None, description="the site's MRN: for the site's own roles and admin only"
+    )
 
 
 class ScreeningIn(InputModel):

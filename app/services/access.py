@@ -14,7 +14,7 @@ from app.db.models import ApiToken, Site, User
 from app.db.repositories import access as repo
 from app.db.repositories import login_throttle as throttle
 from app.domain.errors import InvalidData, NotFound, StateConflict
-from app.schemas.access import SiteIn, TokenIn, UserIn, UserOut, UserPatch
+from app.schemas.access import SiteIn, SitePatch, TokenIn, UserIn, UserOut, UserPatch
 from app.security import hash_password, new_token, token_digest
 from app.services.login import username_key
 from app.services.versions import check_version
@@ -37,8 +37,30 @@ def user_out(user: User, site_code: str | None) -> UserOut:
 async def create_site(session: AsyncSession, data: SiteIn) -> Site:
     if await repo.site_by_code(session, data.code):
         raise StateConflict(f"Site '{data.code}' already exists")
-    site = Site(code=data.code, name=data.name, timezone=data.timezone)
+    site = Site(code=data.code, name=data.name, timezone=data.timezone, mrn_system=data.mrn_system)
     session.add(site)
+    await session.flush()
+    return site
+
+
+async def get_site(session: AsyncSession, code: str) -> Site:
+    site = await repo.site_by_code(session, code)
+    if site is None:
+        raise NotFound("No such site")
+    return site
+
+
+async def update_site(
+    session: AsyncSession, code: str, data: SitePatch, expected_version: int
+) -> Site:
+    """The site's MRN system (stored MRNs keep working: their hash is keyed by the site)."""
+    site = await repo.site_for_update(session, code)
+    if site is None:
+        raise NotFound("No such site")
+    check_version(expected_version, site.version)
+    await set_reason(session, data.reason)
+    site.mrn_system = data.mrn_system
+    site.updated_at = clock.utc_now()
     await session.flush()
     return site
 

@@ -43,7 +43,7 @@ async def record(
     session: AsyncSession, principal: Principal, participant_id: uuid.UUID, data: LabResultIn
 ) -> LabResult:
     ctx = await load_context(session, principal, participant_id, lock=True)
-    columns = _validated(ctx, data)
+    columns = validated_columns(ctx, data)
     await _refuse_duplicate(session, ctx.participant.id, columns, None)
     result = LabResult(
         participant_id=ctx.participant.id, source="api", created_by=principal.user_id, **columns
@@ -75,7 +75,7 @@ async def correct(
     ]
     if nulls:
         raise InvalidData(nulls)
-    columns = _validated(ctx, _merged(result, changes))
+    columns = validated_columns(ctx, _merged(result, changes))
     await _refuse_duplicate(session, ctx.participant.id, columns, result.id)
     await set_reason(session, data.reason)
     for name, value in columns.items():
@@ -98,7 +98,7 @@ def _merged(result: LabResult, changes: dict[str, Any]) -> LabResultIn:
     return LabResultIn.model_construct(**values)
 
 
-def _validated(ctx: TreatmentContext, data: LabResultIn) -> dict[str, Any]:
+def validated_columns(ctx: TreatmentContext, data: LabResultIn) -> dict[str, Any]:
     """Canonical value, ULN and LOINC; every problem of the body named at once."""
     errors = collection_problems(
         data.collected_at, now=ctx.now, death_date=ctx.death_date, zone=ctx.timezone

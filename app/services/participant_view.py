@@ -23,7 +23,14 @@ from app.db.request_db import RequestDb
 from app.domain.errors import InvalidData, NotFound
 from app.problems import ProblemError
 from app.schemas.common import PageOut
-from app.schemas.participants import ConsentOut, ParticipantIn, ParticipantOut, ScreeningOut
+from app.schemas.participants import (
+    ConsentOut,
+    MrnOut,
+    ParticipantIn,
+    ParticipantOut,
+    ScreeningOut,
+)
+from app.services import mrn
 from app.services.access import visible_site_filter
 
 
@@ -32,6 +39,9 @@ async def enrol(db: RequestDb, principal: Principal, data: ParticipantIn) -> Par
     if data.date_of_birth > clock.latest_local_date():
         raise InvalidData.one("date_of_birth", "must not be in the future")
     site_id = await _enrolment_site(db.conn, principal, data.site_code)
+    linked: dict[str, Any] = {}
+    if data.mrn is not None:  # rare: through the ORM session, on the same transaction
+        linked = await mrn.columns(await db.session(), site_id, data.mrn)
     row = await rows.insert_participant(
         db.conn,
         site_id=site_id,
@@ -39,8 +49,14 @@ async def enrol(db: RequestDb, principal: Principal, data: ParticipantIn) -> Par
         sex=data.sex,
         status="screening",
         created_by=principal.user_id,
+        **linked,
     )
-    return ParticipantOut(site_code=data.site_code, **dict(row))
+    out = ParticipantOut(site_code=data.site_code, **dict(row))
+    if data.mrn is not None:
+        system = await rows.mrn_system(db.conn, site_id)
+        if system is not None and mrn.may_see(principal, site_id):
+            out.mrn = MrnOut(system=system, value=data.mrn)
+    return out
 
 
 async def _enrolment_site(
@@ -62,7 +78,7 @@ async def read(db: RequestDb, principal: Principal, participant_id: uuid.UUID) -
     row = await rows.view(db.conn, participant_id, visible_site_filter(principal))
     if row is None:
         raise NotFound("No such participant")
-    return view_out(row)
+    return view_out(row, principal)
 
 
 async def page(
@@ -84,11 +100,12 @@ async def page(
         limit=limit,
         offset=offset,
     )
-    items = [view_out(r) for r in found]
+    items = [view_out(r, principal) for r in found]
     return PageOut[ParticipantOut](items=items, total=total, limit=limit, offset=offset)
 
 
-def view_out(row: asyncpg.Record | Any) -> ParticipantOut:
+def view_out(row: asyncpg.Record | Any, principal: Principal | None = None) -> ParticipantOut:
+    """The view; the MRN only for the participant's own site roles and admin (`principal`)."""
     consent = None
     if row["consent_date"] is not None:
         consent = ConsentOut(
@@ -109,20 +126,42 @@ def view_out(row: asyncpg.Record | Any) -> ParticipantOut:
         eligible=row["eligible"],
         arm=row["arm"],
         day1=row["day1"],
+        mrn=_mrn(row, principal),
     )
 
 
-async def participant_out(session: AsyncSession, participant: Participant) -> ParticipantOut:
+def _mrn(row: asyncpg.Record | Any, principal: Principal | None) -> MrnOut | None:
+    if principal is None or row.get("mrn_hmac") is None:
+        return None
+    found = mrn.shown_one(
+        principal, row["site_id"], row["mrn_system"], row["mrn_hmac"], row["mrn_ciphertext"]
+    )
+    return None if found is None else MrnOut(system=found.system, value=found.value)
+
+
+async def participant_out(
+    session: AsyncSession, participant: Participant, principal: Principal
+) -> ParticipantOut:
     """The view of a participant the ORM already holds (after a correction)."""
-    return view_out(
-        {**_columns(participant), **(await repo.summary(session, participant.id))._mapping}
-    )
+    summary = await repo.summary(session, participant.id)
+    return view_out({**_columns(participant), **summary._mapping}, principal)
 
 
 def _columns(participant: Participant) -> dict[str, Any]:
     return {
         name: getattr(participant, name)
-        for name in ("id", "study_id", "date_of_birth", "sex", "status", "created_at", "version")
+        for name in (
+            "id",
+            "study_id",
+            "site_id",
+            "date_of_birth",
+            "sex",
+            "status",
+            "created_at",
+            "version",
+            "mrn_hmac",
+            "mrn_ciphertext",
+        )
     }
 
 

@@ -14,6 +14,7 @@ from app.db.models import Consent, Participant
 from app.db.repositories import participants as repo
 from app.domain.errors import InvalidData, NotFound, StateConflict
 from app.schemas.participants import ConsentIn, ParticipantPatch
+from app.services import mrn
 from app.services.versions import check_version
 
 CONSENTABLE = frozenset({"screening", "eligible", "randomized"})
@@ -46,6 +47,12 @@ async def correct(
         raise StateConflict(
             "date_of_birth decided eligibility; after screening, correct it by re-screening"
             " a new participant record or contact the data manager"
+        )
+    if "mrn" in changes:
+        changes.update(
+            await mrn.columns(
+                session, participant.site_id, changes.pop("mrn"), participant_id=participant.id
+            )
         )
     await set_reason(session, data.reason)
     for name, value in changes.items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -134,7 +135,9 @@ async def test_dose_link_must_be_this_participants_given_dose(
         started,
         started + timedelta(hours=2),
     )
-    body = ae(dose_id=str(dose_id), relatedness="probable", onset_date=started.date().isoformat())
+    # the first dose's date is its date at the site (Asia/Shanghai), whatever the hour in UTC
+    onset = started.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    body = ae(dose_id=str(dose_id), relatedness="probable", onset_date=onset.isoformat())
     r = await client.post(url(p["id"]), json=body, headers=investigator.headers)
     assert r.status_code == 422
     assert fields(r) == {"relatedness"}  # p has had no dose: relatedness refused first

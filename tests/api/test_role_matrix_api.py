@@ -1,4 +1,4 @@
-"""Every role against every foundation and randomization route: allowed, or 403.
+"""Every role against every route (the REST API and /fhir): allowed, or 403.
 
 "Allowed" means the role passes authorization (any answer but 401/403); the policy table is
 app/auth.py. A role outside the policy must get 403 problem+json.
@@ -9,9 +9,11 @@ from __future__ import annotations
 import pytest
 
 from app import auth
+from app.interop.fhir.capability import SUPPORTED
 from tests.helpers import make_actor, make_eligible, make_site, screening_body
 
 SITE_BOUND = {"investigator", "coordinator", "integration"}
+FHIR = "application/fhir+json"  # /fhir answers OperationOutcome, never problem+json
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,27 @@ def routes(world) -> list[tuple[str, str, dict | None, frozenset[str]]]:
         ("GET", "/api/v1/exports/odm", None, auth.EXPORTERS),
         *_record_routes(pid, "lab-results", {"analyte": "crp"}),
         *_record_routes(pid, "treatments", {"category": "other"}),
+        ("GET", f"/api/v1/sites/{site}", None, auth.ANY_ROLE),
+        ("PATCH", f"/api/v1/sites/{site}", {"reason": "role matrix"}, auth.ADMIN),
+        ("GET", "/api/v1/integration-clients", None, auth.ADMIN),
+        ("POST", "/api/v1/integration-clients", {}, auth.ADMIN),
+        ("GET", f"/api/v1/integration-clients/{nobody}", None, auth.ADMIN),
+        ("POST", f"/api/v1/integration-clients/{nobody}/deactivate", {}, auth.ADMIN),
+        *_fhir_routes(pid),
     ]
+
+
+def _fhir_routes(pid: str) -> list[tuple[str, str, dict | None, frozenset[str]]]:
+    """Read and search of every FHIR resource type, and the lab transaction (SPEC §10)."""
+    out: list[tuple[str, str, dict | None, frozenset[str]]] = [
+        ("POST", "/fhir", {"resourceType": "Bundle"}, auth.CLINICAL_WRITERS)
+    ]
+    for support in SUPPORTED:
+        roles = auth.ANY_ROLE if support.type == "ResearchStudy" else auth.PARTICIPANT_READERS
+        one = "PT-MSCs-EVS-2023-1" if support.type == "ResearchStudy" else pid
+        out += [("GET", f"/fhir/{support.type}", None, roles)]
+        out += [("GET", f"/fhir/{support.type}/{one}", None, roles)]
+    return out
 
 
 def _record_routes(
@@ -99,7 +121,8 @@ async def test_role_matrix(client, world, role):
             assert r.status_code not in (401, 403), (role, method, path, r.text)
         elif allowed:
             assert r.status_code == 403, (role, method, path, r.status_code, r.text)
-            assert r.headers["content-type"] == "application/problem+json"
+            expected = FHIR if path.startswith("/fhir") else "application/problem+json"
+            assert r.headers["content-type"] == expected
 
 
 async def test_admin_matrix(client, world, admin_headers):

@@ -4,6 +4,7 @@ from app.db.models.access import ApiToken, LoginThrottle, Site, User
 from app.db.models.audit import AuditChainLink, AuditEntry, AuditTrail, IdempotencyRecord
 from app.db.models.base import Base
 from app.db.models.exports import Export
+from app.db.models.integration import ClientAssertionJti, IntegrationClient
 from app.db.models.labs import LabResult, Treatment
 from app.db.models.participants import Consent, Participant, Screening
 from app.db.models.randomization import AllocationList, AllocationSlot, Outcome, Randomization
@@ -26,6 +27,8 @@ __all__ = [
     "AuditChainLink",
     "AuditEntry",
     "AuditTrail",
+    "ClientAssertionJti",
+    "IntegrationClient",
     "Base",
     "Consent",
     "IdempotencyRecord",

@@ -5,7 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, CheckConstraint, DateTime, ForeignKey, LargeBinary, func, text
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    String,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.models.base import Base, Timestamped, UUIDKey
@@ -18,6 +27,12 @@ class Site(UUIDKey, Timestamped, Base):
     name: Mapped[str]
     # study days are local calendar dates at the site (Day 1 = local date of randomization)
     timezone: Mapped[str] = mapped_column(server_default="Asia/Shanghai", default="Asia/Shanghai")
+    # the identifier system of the site's medical record numbers (FHIR Identifier.system)
+    mrn_system: Mapped[str | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(server_default=text("1"), default=1)
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
 
 
 class User(UUIDKey, Timestamped, Base):
@@ -46,12 +61,18 @@ class User(UUIDKey, Timestamped, Base):
     __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
 
 
-TOKEN_KINDS = ("api", "login", "bootstrap")
+TOKEN_KINDS = ("api", "login", "bootstrap", "client")
 
 
 class ApiToken(UUIDKey, Timestamped, Base):
     __tablename__ = "api_tokens"
-    __table_args__ = (CheckConstraint("kind IN ('api','login','bootstrap')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('api','login','bootstrap','client')", name="kind"),
+        CheckConstraint(
+            "(kind = 'client') = (scopes IS NOT NULL AND integration_client_id IS NOT NULL)",
+            name="client_scopes",
+        ),
+    )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
@@ -59,8 +80,13 @@ class ApiToken(UUIDKey, Timestamped, Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
-    # api: issued by an admin; login: password login (short-lived, capped); bootstrap: 24 h
+    # api: issued by an admin; login: password login (short-lived, capped); bootstrap: 24 h;
+    # client: SMART Backend Services client credentials (5 minutes, scoped)
     kind: Mapped[str] = mapped_column(server_default="api", default="api")
+    scopes: Mapped[list[str] | None] = mapped_column(ARRAY(String), default=None)
+    integration_client_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("integration_clients.id"), default=None
+    )
 
 
 class LoginThrottle(Base):

@@ -46,6 +46,19 @@ class LabResult(UUIDKey, Timestamped, Versioned, Base):
             postgresql_where=text("voided_at IS NULL AND source IN ('api','fhir')"),
         ),
         Index("ix_lab_results_participant_collected", "participant_id", "collected_at"),
+        CheckConstraint(
+            "(fhir_identifier_system IS NULL) = (fhir_identifier_value IS NULL)"
+            " AND (fhir_identifier_system IS NULL OR source = 'fhir')",
+            name="fhir_identifier",
+        ),
+        # conditional create (SPEC §10): an ingested Observation's identifier, once
+        Index(
+            "uq_lab_results_fhir_identifier",
+            "fhir_identifier_system",
+            "fhir_identifier_value",
+            unique=True,
+            postgresql_where=text("fhir_identifier_system IS NOT NULL"),
+        ),
     )
     __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}
 
@@ -67,6 +80,8 @@ class LabResult(UUIDKey, Timestamped, Versioned, Base):
         ForeignKey("visits.id"), default=None, index=True
     )
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
+    fhir_identifier_system: Mapped[str | None] = mapped_column(default=None)
+    fhir_identifier_value: Mapped[str | None] = mapped_column(default=None)
 
 
 class Treatment(UUIDKey, Timestamped, Versioned, Base):

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index
+from sqlalchemy import CheckConstraint, FetchedValue, ForeignKey, Index, LargeBinary, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,6 +36,14 @@ class Participant(UUIDKey, Timestamped, Versioned, Base):
             name="status",
         ),
         Index("ix_participants_created_at_study_id", "created_at", "study_id"),
+        CheckConstraint("(mrn_hmac IS NULL) = (mrn_ciphertext IS NULL)", name="mrn_both"),
+        Index(
+            "uq_participants_site_mrn",
+            "site_id",
+            "mrn_hmac",
+            unique=True,
+            postgresql_where=text("mrn_hmac IS NOT NULL AND status <> 'screen_failed'"),
+        ),
     )
     __mapper_args__ = {"version_id_col": Versioned.version, "eager_defaults": True}
 
@@ -46,6 +54,10 @@ class Participant(UUIDKey, Timestamped, Versioned, Base):
     sex: Mapped[str]
     status: Mapped[str] = mapped_column(default="screening", index=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
+    # the site's medical record number (SPEC §10.3): a keyed hash for lookup and the
+    # ciphertext for display (app/services/mrn.py); never the plain value
+    mrn_hmac: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    mrn_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class Screening(UUIDKey, Timestamped, Base):

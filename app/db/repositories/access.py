@@ -17,6 +17,15 @@ async def site_by_code(session: AsyncSession, code: str) -> Site | None:
     return await session.scalar(select(Site).where(Site.code == code))
 
 
+async def site_for_update(session: AsyncSession, code: str) -> Site | None:
+    return await session.scalar(
+        select(Site)
+        .where(Site.code == code)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 async def site_by_id(session: AsyncSession, site_id: uuid.UUID) -> Site | None:
     return await session.get(Site, site_id)
 

@@ -29,6 +29,8 @@ INSERT = compile_sql(
         status=bindparam("status"),
         created_by=bindparam("created_by"),
         version=bindparam("version"),
+        mrn_hmac=bindparam("mrn_hmac"),
+        mrn_ciphertext=bindparam("mrn_ciphertext"),
     )
     .returning(
         _T.c.id,
@@ -42,9 +44,9 @@ INSERT = compile_sql(
 )
 
 _VIEW = """
-    SELECT p.id, p.study_id, s.code AS site_code, p.date_of_birth, p.sex, p.status,
+    SELECT p.id, p.study_id, p.site_id, s.code AS site_code, p.date_of_birth, p.sex, p.status,
            p.created_at, p.version, c.consent_date, c.form_version, c.created_at AS consent_at,
-           sc.eligible, r.arm, r.day1{extra}
+           sc.eligible, r.arm, r.day1, p.mrn_hmac, p.mrn_ciphertext, s.mrn_system{extra}
     FROM {source} p
     JOIN sites s ON s.id = p.site_id
     LEFT JOIN LATERAL (
@@ -86,11 +88,15 @@ VIEW_PAGE = (
 COUNT = f"SELECT count(*) FROM participants p WHERE {_FILTER}"
 
 SITE_BY_CODE = "SELECT id FROM sites WHERE code = $1"
+MRN_SYSTEM = "SELECT mrn_system FROM sites WHERE id = $1"
 
 
 async def insert_participant(conn: asyncpg.Connection, **values: Any) -> asyncpg.Record:
     row: asyncpg.Record = await conn.fetchrow(
-        INSERT.text, *INSERT.args({"id": uuid.uuid4(), "version": 1, **values})
+        INSERT.text,
+        *INSERT.args(
+            {"id": uuid.uuid4(), "version": 1, "mrn_hmac": None, "mrn_ciphertext": None, **values}
+        ),
     )
     return row
 
@@ -124,3 +130,8 @@ async def view_page(
         return list(rows), int(rows[0]["total"])
     total: int = await conn.fetchval(COUNT, *filters) if offset else 0
     return [], total
+
+
+async def mrn_system(conn: asyncpg.Connection, site_id: uuid.UUID) -> str | None:
+    found: str | None = await conn.fetchval(MRN_SYSTEM, site_id)
+    return found

@@ -81,8 +81,8 @@ async def list_screenings(
 
 PARTICIPANT_SUMMARY_SQL = text(
     """
-    SELECT s.code AS site_code, c.consent_date, c.form_version, c.created_at AS consent_at,
-           sc.eligible, r.arm, r.day1
+    SELECT s.code AS site_code, s.mrn_system, c.consent_date, c.form_version,
+           c.created_at AS consent_at, sc.eligible, r.arm, r.day1
     FROM participants p
     JOIN sites s ON s.id = p.site_id
     LEFT JOIN LATERAL (
