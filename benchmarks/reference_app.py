@@ -2,7 +2,9 @@
 
 `POST /participants` does, in one transaction, one INSERT of a participant-like row and one
 INSERT of an audit row holding the new row as JSONB, into this app's own two tables (created
-at startup, in whatever database REF_DATABASE_URL names). `benchmarks/run.py` starts it with
+at startup, in whatever database REF_DATABASE_URL names): the reference for writes and lists.
+`GET /participants/{id}` is a bare one-row SELECT by primary key: the reference for reads.
+`benchmarks/run.py` starts it with
 
     REF_DATABASE_URL=postgresql://... uvicorn benchmarks.reference_app:app --workers 2
 
@@ -21,7 +23,7 @@ from datetime import date
 from typing import Literal
 
 import asyncpg
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel
 
 POOL_SIZE = int(os.environ.get("REF_POOL_SIZE", "10"))
@@ -56,6 +58,10 @@ VALUES ($1, $2 || '-' || (SELECT lpad(n, greatest(4, length(n)), '0')
         $2, $3, $4)
 RETURNING id, study_id, site_code, date_of_birth, sex, status, version, created_at
 """
+SELECT_ROW = """
+SELECT id, study_id, site_code, date_of_birth, sex, status, version, created_at
+FROM bench_ref_participants WHERE id = $1
+"""
 INSERT_AUDIT = """
 INSERT INTO bench_ref_audit (table_name, record_id, action, new_values)
 VALUES ('bench_ref_participants', $1, 'INSERT', $2::jsonb)
@@ -80,6 +86,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await pool.close()
 
 
+def as_json(row: asyncpg.Record) -> dict[str, object]:
+    return {k: (v if isinstance(v, str | int) else str(v)) for k, v in row.items()}
+
+
 app = FastAPI(title="benchmark reference (FastAPI + asyncpg)", lifespan=lifespan)
 
 
@@ -95,7 +105,7 @@ async def create_participant(data: ParticipantIn, request: Request) -> Response:
         row = await conn.fetchrow(
             INSERT_ROW, uuid.uuid4(), data.site_code, data.date_of_birth, data.sex
         )
-        record = {k: (v if isinstance(v, str | int) else str(v)) for k, v in row.items()}
+        record = as_json(row)
         await conn.execute(INSERT_AUDIT, row["id"], json.dumps(record))
     return Response(
         json.dumps(record),
@@ -103,3 +113,14 @@ async def create_participant(data: ParticipantIn, request: Request) -> Response:
         media_type="application/json",
         headers={"Location": f"/participants/{record['id']}"},
     )
+
+
+@app.get("/participants/{participant_id}")
+async def read_participant(participant_id: uuid.UUID, request: Request) -> Response:
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(SELECT_ROW, participant_id)
+    if row is None:
+        raise HTTPException(404)
+    record = as_json(row)
+    return Response(json.dumps(record), media_type="application/json")
