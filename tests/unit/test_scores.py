@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.domain import protocol, scores
+from app.domain import meld, protocol, scores
 from app.domain.errors import InvalidData
 from app.domain.protocol import HeCoding
 from app.domain.scores import (
@@ -409,11 +409,11 @@ def meld_float(cr: float, bili: float, inr: float) -> float:
 
 
 def test_meld_minimum_is_6() -> None:
-    result = scores.meld(
+    result = meld.meld(
         creatinine_umol_l=D("50"), total_bilirubin_umol_l=D("5"), inr=D("0.9"), on_dialysis=False
     )
     assert result.score == 6
-    assert result.version == scores.MELD_VERSION
+    assert result.version == meld.MELD_VERSION
 
 
 def test_meld_and_meld_na_hand_computed() -> None:
@@ -421,34 +421,34 @@ def test_meld_and_meld_na_hand_computed() -> None:
     args = {"creatinine_umol_l": D("176.8"), "total_bilirubin_umol_l": D("85.5"), "inr": D(2)}
     m = meld_float(2.0, 5.0, 2.0)
     assert m == pytest.approx(26.9)
-    assert scores.meld(**args, on_dialysis=False).score == 27
+    assert meld.meld(**args, on_dialysis=False).score == 27
     with_na = m + 1.32 * (137 - 130) - 0.033 * m * (137 - 130)
-    result = scores.meld_na(**args, sodium_mmol_l=D(130), on_dialysis=False)
+    result = meld.meld_na(**args, sodium_mmol_l=D(130), on_dialysis=False)
     assert result.score == round(with_na) == 30
-    assert result.version == scores.MELD_NA_VERSION
+    assert result.version == meld.MELD_NA_VERSION
 
 
 def test_meld_dialysis_sets_creatinine_to_4() -> None:
     args = {"total_bilirubin_umol_l": D("85.5"), "inr": D(2)}
-    on = scores.meld(creatinine_umol_l=D(80), on_dialysis=True, **args)
-    capped = scores.meld(creatinine_umol_l=D(800), on_dialysis=False, **args)
+    on = meld.meld(creatinine_umol_l=D(80), on_dialysis=True, **args)
+    capped = meld.meld(creatinine_umol_l=D(800), on_dialysis=False, **args)
     assert on.score == capped.score == round(meld_float(4.0, 5.0, 2.0))
 
 
 def test_meld_na_sodium_ignored_when_meld_low_and_bounded() -> None:
     low = {"creatinine_umol_l": D(80), "total_bilirubin_umol_l": D(20), "inr": D("1.1")}
     assert (
-        scores.meld_na(**low, sodium_mmol_l=D(120), on_dialysis=False).score
-        == scores.meld(**low, on_dialysis=False).score
+        meld.meld_na(**low, sodium_mmol_l=D(120), on_dialysis=False).score
+        == meld.meld(**low, on_dialysis=False).score
     )
     high = {"creatinine_umol_l": D("176.8"), "total_bilirubin_umol_l": D("85.5"), "inr": D(2)}
-    at_floor = scores.meld_na(**high, sodium_mmol_l=D(125), on_dialysis=False)
-    below_floor = scores.meld_na(**high, sodium_mmol_l=D(110), on_dialysis=False)
+    at_floor = meld.meld_na(**high, sodium_mmol_l=D(125), on_dialysis=False)
+    below_floor = meld.meld_na(**high, sodium_mmol_l=D(110), on_dialysis=False)
     assert at_floor == below_floor
 
 
 def test_meld_capped_at_40() -> None:
-    result = scores.meld(
+    result = meld.meld(
         creatinine_umol_l=D(800), total_bilirubin_umol_l=D(900), inr=D(9), on_dialysis=True
     )
     assert result.score == 40
@@ -456,12 +456,12 @@ def test_meld_capped_at_40() -> None:
 
 def test_meld_invalid_inputs_named() -> None:
     with pytest.raises(InvalidData) as exc:
-        scores.meld(
+        meld.meld(
             creatinine_umol_l=D(0), total_bilirubin_umol_l=D(-1), inr=D("NaN"), on_dialysis=False
         )
     assert fields(exc) == ["labs.creatinine", "labs.total_bilirubin", "labs.inr"]
     with pytest.raises(InvalidData) as exc:
-        scores.meld_na(
+        meld.meld_na(
             creatinine_umol_l=D(80),
             total_bilirubin_umol_l=D(20),
             inr=D(1),
