@@ -36,6 +36,9 @@ os.environ.setdefault(
     "MRN_ENCRYPTION_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 )
 os.environ.setdefault("PUBLIC_BASE_URL", "http://test")
+os.environ.setdefault(
+    "WEBHOOK_SECRET_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+)
 get_settings.cache_clear()  # importing app.main read the settings before these were set
 
 
@@ -86,6 +89,7 @@ def settings(database_url: str) -> Settings:
         TRIAL_BOOTSTRAP_ADMIN_TOKEN=ADMIN_TOKEN,
         max_page_size=100,
         db_pool_size=5,
+        webhook_worker=False,  # tests/api/test_webhooks_*.py run their own workers
     )
 
 

@@ -122,3 +122,42 @@ async def existing_subjects(
 ) -> set[str]:
     """The subject keys of this time-driven type already in the outbox."""
     return {r["subject_key"] for r in await conn.fetch(EXISTING, event_type, list(keys))}
+
+
+# --- time-driven events: what may have passed its clock --------------------------------------
+SCAN_LOCK = "SELECT pg_try_advisory_xact_lock(7245000012)"  # one scanner at a time
+
+UNREPORTED = """
+    SELECT a.id, a.participant_id, a.report_due_at, a.reported_at, a.expedited_due_at,
+           a.expedited_reported_at, a.follow_up_due_at, a.follow_up_reported_at
+    FROM adverse_events a
+    WHERE a.voided_at IS NULL
+      AND ((a.report_due_at < $1 AND a.reported_at IS NULL)
+           OR (a.expedited_due_at < $1 AND a.expedited_reported_at IS NULL)
+           OR (a.follow_up_due_at < $1 AND a.follow_up_reported_at IS NULL))
+"""
+
+FOLLOWED_UP = """
+    SELECT p.id, r.day1, s.timezone,
+           (SELECT jsonb_object_agg(v.visit_day::text, v.visit_date::text) FROM visits v
+            WHERE v.participant_id = p.id AND v.voided_at IS NULL)::text AS visits,
+           (SELECT jsonb_object_agg(o.type, o.first::text) FROM (
+                SELECT type, min(outcome_date) AS first FROM outcomes
+                WHERE participant_id = p.id AND voided_at IS NULL GROUP BY type) o)::text
+             AS outcomes
+    FROM participants p
+    JOIN randomizations r ON r.participant_id = p.id
+    JOIN sites s ON s.id = p.site_id
+"""
+
+
+async def scan_lock(conn: asyncpg.Connection) -> bool:
+    return bool(await conn.fetchval(SCAN_LOCK))
+
+
+async def unreported(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
+    return list(await conn.fetch(UNREPORTED, now))
+
+
+async def followed_up(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return list(await conn.fetch(FOLLOWED_UP))

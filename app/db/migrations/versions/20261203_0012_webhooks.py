@@ -39,7 +39,9 @@ def _app_role() -> str:
 
 
 def _now(name: str) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False)
+    return sa.Column(
+        name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+    )
 
 
 def upgrade() -> None:
@@ -107,7 +109,9 @@ def _deliveries() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(STATES, name=op.f("ck_webhook_deliveries_status")),
         sa.ForeignKeyConstraint(
-            ["event_id"], ["webhook_events.id"], name=op.f("fk_webhook_deliveries_event_id_webhook_events")
+            ["event_id"],
+            ["webhook_events.id"],
+            name=op.f("fk_webhook_deliveries_event_id_webhook_events"),
         ),
         sa.ForeignKeyConstraint(
             ["subscription_id"],
