@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -86,10 +86,8 @@ class DeliveryWorker:
                 await self.claim_and_start()
             except Exception:  # the database may be away; the loop carries on
                 log.exception("webhook delivery round failed")
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.webhook_poll_seconds)
-            except TimeoutError:
-                pass
 
     # --- one round (also called directly by the tests) --------------------------------------
     async def claim_and_start(self) -> list[asyncio.Task[None]]:

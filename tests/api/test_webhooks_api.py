@@ -27,7 +27,8 @@ async def test_subscription_lifecycle_and_secret_shown_once(client, admin_header
     created = r.json()
     assert created["secret"].startswith("whsec_")
     assert len(base64.b64decode(created["secret"].removeprefix("whsec_"))) >= 24
-    assert created["site_code"] == site and created["active"] is True
+    assert created["site_code"] == site
+    assert created["active"] is True
     replay = await client.post(
         "/api/v1/webhooks",
         json={"url": HOOK, "events": ["dose.recorded", "visit.overdue"], "site_code": site},
@@ -35,19 +36,22 @@ async def test_subscription_lifecycle_and_secret_shown_once(client, admin_header
     )
     assert replay.status_code == 409  # a secret is never stored for replay
     one = await client.get(f"/api/v1/webhooks/{created['id']}", headers=admin_headers)
-    assert one.status_code == 200 and "secret" not in one.json()
+    assert one.status_code == 200
+    assert "secret" not in one.json()
     assert one.headers["etag"] == '"1"'
     listed = await client.get("/api/v1/webhooks?limit=100", headers=admin_headers)
     assert created["id"] in [i["id"] for i in listed.json()["items"]]
     for _ in range(2):  # deactivating again answers the same
         gone = await client.delete(f"/api/v1/webhooks/{created['id']}", headers=admin_headers)
-        assert gone.status_code == 200 and gone.json()["active"] is False
+        assert gone.status_code == 200
+        assert gone.json()["active"] is False
     kept = await client.get(f"/api/v1/webhooks/{created['id']}", headers=admin_headers)
     assert kept.json()["deactivated_at"] is not None
     deliveries = await client.get(
         f"/api/v1/webhooks/{created['id']}/deliveries", headers=admin_headers
     )
-    assert deliveries.status_code == 200 and deliveries.json()["total"] == 0
+    assert deliveries.status_code == 200
+    assert deliveries.json()["total"] == 0
 
 
 async def test_only_admin_manages_webhooks(client, admin_headers, site):
@@ -110,7 +114,8 @@ async def test_unknown_site_and_event_are_refused(client, admin_headers):
         json={"url": HOOK, "events": ["dose.recorded"], "site_code": "NOPE"},
         headers=admin_headers,
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "site_code"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "site_code"
     r = await client.post(
         "/api/v1/webhooks", json={"url": HOOK, "events": ["dose.eaten"]}, headers=admin_headers
     )
@@ -124,7 +129,8 @@ async def test_committed_write_leaves_one_event_and_a_rollback_none(
     events = await events_of(db, "participant.randomized", p["id"])
     assert len(events) == 1
     data = json.loads(events[0]["payload"])["data"]
-    assert data["arm"] == allocation["arm"] and data["site_code"] == investigator.site_code
+    assert data["arm"] == allocation["arm"]
+    assert data["site_code"] == investigator.site_code
     # the same call again replays the allocation: nothing new happened
     again = await client.post(
         f"/api/v1/participants/{p['id']}/randomization", headers=investigator.headers
