@@ -38,10 +38,9 @@ async def _reports(conn: asyncpg.Connection, now: datetime) -> int:
     made = 0
     for ae in await webhook_rows.unreported(conn, now):
         clocks = [
-            (kind, ae[f"{stem}_due_at"], ae[f"{stem}_reported_at"])
-            for kind, stem in zip(
-                rules.REPORT_KINDS, ("report", "expedited", "follow_up"), strict=True
-            )
+            ("sae_report", ae["report_due_at"], ae["reported_at"]),
+            ("expedited_report", ae["expedited_due_at"], ae["expedited_reported_at"]),
+            ("follow_up_report", ae["follow_up_due_at"], ae["follow_up_reported_at"]),
         ]
         due = {kind: at for kind, at, _ in clocks}
         kinds = rules.overdue_reports(clocks, now)
