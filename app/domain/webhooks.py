@@ -11,6 +11,7 @@ honoured (up to the cap) when it asks for longer. Once the next attempt would fa
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -146,24 +147,28 @@ METADATA_ADDRESSES = frozenset(
     for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
 )
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+URL_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+HOST = re.compile(r"[A-Za-z0-9._-]+|[0-9A-Fa-f:.]+")  # a name, or an IP literal (unbracketed)
 
 
 def url_problem(url: str, *, allow_http: bool) -> str | None:
     """Why a subscription URL is refused before any lookup (None: acceptable so far)."""
-    parts = urlsplit(url)
+    if not URL_CHARACTERS.fullmatch(url):
+        return "must be a URL of printable ASCII characters without spaces"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return "is not a valid URL"
     schemes = ("https", "http") if allow_http else ("https",)
     if parts.scheme not in schemes:
         return "must be an https URL" + ("" if allow_http else " (http is for development)")
-    if not parts.hostname:
-        return "must name a host"
+    if not parts.hostname or not HOST.fullmatch(parts.hostname):
+        return "must name a host (a DNS name or an IP address)"
     if parts.username or parts.password:
         return "must not carry credentials"
     if parts.fragment:
         return "must not have a fragment"
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        return "has an invalid port"
     return None
 
 

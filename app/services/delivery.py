@@ -153,7 +153,7 @@ class DeliveryWorker:
             )
             response = await self.client.send(request, stream=True)  # the body is not read
             await response.aclose()
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             return Attempt(None, f"{type(exc).__name__}: {exc}"[:300])
         ok = rules.delivered(response.status_code)
         retry_after = rules.parse_retry_after(response.headers.get("retry-after"), now)
