@@ -124,6 +124,8 @@ class DeliveryWorker:
 
     async def attempt(self, row: asyncpg.Record) -> Attempt:
         """Sign and POST the event; never raises for the receiver's faults."""
+        if self.settings.webhook_secret_key is None:
+            return Attempt(None, "WEBHOOK_SECRET_KEY is not set: nothing can be signed")
         key = webhook_secrets.key(self.settings)
         secret = webhook_secrets.unseal(key, row["subscription_id"], row["secret_ciphertext"])
         if secret is None:

@@ -55,6 +55,12 @@ def _start(database_url: str) -> ServerProcess:
 async def test_killed_service_delivers_the_sae_after_restart(
     client, admin_headers, database_url, db
 ):
+    # other tests' (and the contract fuzzer's) receivers get nothing from these servers
+    await db.execute("UPDATE webhook_subscriptions SET active = false WHERE active")
+    await db.execute(
+        "UPDATE webhook_deliveries SET status = 'failed', finished_at = now(),"
+        " last_error = 'test isolation' WHERE status = 'pending'"
+    )
     receiver = Receiver(hold=threading.Event()).start()
     site = await make_site(client, admin_headers)
     inv = await make_actor(client, admin_headers, "investigator", site)
