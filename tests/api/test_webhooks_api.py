@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from app.services.events import record_event
-from tests.api.webhook_helpers import events_of, subscribe
+from tests.api.webhook_helpers import ae_body, events_of, subscribe
 from tests.helpers import make_actor, make_randomized
 
 HOOK = "http://127.0.0.1:9/hook"  # never called here: these tests run no worker
@@ -163,24 +163,10 @@ async def test_refused_write_emits_nothing(client, admin_headers, investigator, 
         assert await events_of(db, kind, p["id"]) == []
 
 
-def _ae(serious: bool) -> dict[str, object]:
-    return {
-        "term": "Fever",
-        "onset_date": date.today().isoformat(),
-        "ctcae_grade": 3 if serious else 2,
-        "serious": serious,
-        "seriousness_criteria": ["hospitalization"] if serious else [],
-        "relatedness": "not_related",
-        "expectedness": "expected",
-        "outcome": "recovering",
-        "aware_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-    }
-
-
 async def test_upgrade_to_serious_is_announced_once(client, admin_headers, investigator, db):
     p, _ = await make_randomized(client, admin_headers, investigator, arm="control")
     base = f"/api/v1/participants/{p['id']}/adverse-events"
-    r = await client.post(base, json=_ae(False), headers=investigator.headers)
+    r = await client.post(base, json=ae_body(serious=False), headers=investigator.headers)
     assert r.status_code == 201, r.text
     assert await events_of(db, "adverse_event.serious", p["id"]) == []
     ae_id = r.json()["id"]

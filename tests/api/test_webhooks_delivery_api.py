@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 
 from app.db.repositories import webhook_rows
 from app.services.events import record_event
-from tests.api.webhook_helpers import FAST, delivery, drain, events_of, subscribe, worker
+from tests.api.webhook_helpers import FAST, ae_body, delivery, drain, events_of, subscribe, worker
 from tests.helpers import make_randomized, randomized_days_ago
 from tests.webhook_receiver import Receiver
 
@@ -182,17 +182,7 @@ async def test_overdue_events_fire_once(
     )
     p, _ = await randomized_days_ago(client, admin_headers, investigator, monkeypatch, 10)
     aware = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
-    sae = {
-        "term": "Sepsis",
-        "onset_date": aware.date().isoformat(),
-        "ctcae_grade": 3,
-        "serious": True,
-        "seriousness_criteria": ["hospitalization"],
-        "relatedness": "not_related",
-        "expectedness": "expected",
-        "outcome": "recovering",
-        "aware_at": aware.isoformat(),
-    }
+    sae = ae_body(serious=True, aware=aware)
     r = await client.post(
         f"/api/v1/participants/{p['id']}/adverse-events", json=sae, headers=investigator.headers
     )

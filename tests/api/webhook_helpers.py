@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -62,3 +63,19 @@ async def delivery(db: Any, subscription_id: str) -> Any:
     return await db.fetchrow(
         "SELECT * FROM webhook_deliveries WHERE subscription_id = $1", uuid.UUID(subscription_id)
     )
+
+
+def ae_body(*, serious: bool, aware: datetime | None = None) -> dict[str, Any]:
+    """An adverse event of the control arm (not related): serious by hospitalization."""
+    aware = aware or datetime.now(UTC).replace(microsecond=0)
+    return {
+        "term": "Variceal bleeding" if serious else "Fever",
+        "onset_date": aware.date().isoformat(),
+        "ctcae_grade": 3 if serious else 2,
+        "serious": serious,
+        "seriousness_criteria": ["hospitalization"] if serious else [],
+        "relatedness": "not_related",
+        "expectedness": "expected",
+        "outcome": "recovering",
+        "aware_at": aware.isoformat(),
+    }

@@ -11,12 +11,11 @@ import asyncio
 import os
 import signal
 import threading
-from datetime import UTC, datetime
 
 import httpx
 from standardwebhooks import Webhook
 
-from tests.api.webhook_helpers import delivery, subscribe
+from tests.api.webhook_helpers import ae_body, delivery, subscribe
 from tests.conftest import ServerProcess
 from tests.faults.conftest import wait_until
 from tests.helpers import make_actor, make_randomized, make_site
@@ -30,20 +29,6 @@ WORKER_ENV = {
     "WEBHOOK_LEASE_SECONDS": "3",
     "WEBHOOK_FIRST_RETRY_SECONDS": "0.1",
 }
-
-
-def _sae() -> dict[str, object]:
-    return {
-        "term": "Variceal bleeding",
-        "onset_date": datetime.now(UTC).date().isoformat(),
-        "ctcae_grade": 3,
-        "serious": True,
-        "seriousness_criteria": ["hospitalization"],
-        "relatedness": "not_related",
-        "expectedness": "expected",
-        "outcome": "recovering",
-        "aware_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-    }
 
 
 def _start(database_url: str) -> ServerProcess:
@@ -71,7 +56,9 @@ async def test_killed_service_delivers_the_sae_after_restart(
     try:
         async with httpx.AsyncClient(base_url=first.url, timeout=30) as c:
             r = await c.post(
-                f"/api/v1/participants/{p['id']}/adverse-events", json=_sae(), headers=inv.headers
+                f"/api/v1/participants/{p['id']}/adverse-events",
+                json=ae_body(serious=True),
+                headers=inv.headers,
             )
         assert r.status_code == 201, r.text  # committed
         assert len(await asyncio.to_thread(receiver.wait_for, 1)) == 1
