@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from app.services.events import record_event
+from tests.api.treatment_helpers import dose_body, randomized, visit_body
 from tests.api.webhook_helpers import ae_body, events_of, subscribe
-from tests.helpers import make_actor, make_randomized
+from tests.helpers import make_actor, make_randomized, randomized_days_ago
 
 HOOK = "http://127.0.0.1:9/hook"  # never called here: these tests run no worker
 
@@ -186,3 +187,54 @@ async def test_upgrade_to_serious_is_announced_once(client, admin_headers, inves
     events = await events_of(db, "adverse_event.serious", p["id"])
     assert len(events) == 1
     assert str(events[0]["payload"]).count(ae_id) == 1
+
+
+async def test_dose_and_visit_on_the_driver_path_announce_once(
+    client, admin_headers, investigator, travel, db
+):
+    pid, day1 = await randomized(client, admin_headers, investigator)
+    travel(day1, 4, hour=18)
+    r = await client.post(
+        f"/api/v1/participants/{pid}/doses",
+        json=dose_body(day1, 1, day=1),
+        headers=investigator.headers,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/v1/participants/{pid}/visits", json=visit_body(day1, 4), headers=investigator.headers
+    )
+    assert r.status_code == 201, r.text
+    doses = await events_of(db, "dose.recorded", pid)
+    visits = await events_of(db, "visit.recorded", pid)
+    assert [json.loads(e["payload"])["data"]["dose_number"] for e in doses] == [1]
+    assert [json.loads(e["payload"])["data"]["visit_day"] for e in visits] == [4]
+
+
+async def test_a_susar_is_announced_as_serious_and_as_susar(
+    client, admin_headers, investigator, monkeypatch, db
+):
+    p, day1 = await randomized_days_ago(
+        client, admin_headers, investigator, monkeypatch, 6, arm="exosome"
+    )
+    started = datetime.combine(day1, datetime.min.time(), UTC) + timedelta(hours=4)
+    await db.execute(
+        "INSERT INTO doses (participant_id, dose_number, status, started_at, ended_at,"
+        " particles, volume_ml) VALUES ($1, 1, 'given', $2, $3, 200000000000, 100)",
+        uuid.UUID(p["id"]),
+        started,
+        started + timedelta(hours=2),
+    )
+    aware = started + timedelta(days=2)
+    body = {
+        **ae_body(serious=True, aware=aware),
+        "relatedness": "probable",
+        "expectedness": "unexpected",
+    }
+    r = await client.post(
+        f"/api/v1/participants/{p['id']}/adverse-events", json=body, headers=investigator.headers
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["susar"] is True
+    assert len(await events_of(db, "adverse_event.serious", p["id"])) == 1
+    susars = await events_of(db, "adverse_event.susar", p["id"])
+    assert [json.loads(e["payload"])["data"]["id"] for e in susars] == [r.json()["id"]]
