@@ -24,8 +24,9 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 STORED_HEADERS = {"content-type", "location", "etag"}
 WITHHELD_DETAIL = (
     "The first request with this Idempotency-Key succeeded, but its response carried a secret"
-    " (a token), which is never stored, so it cannot be replayed. Use a new key; list the"
-    " user's tokens (GET /api/v1/users/{id}/tokens) to find and revoke the one created."
+    " (a token or a webhook secret), which is never stored, so it cannot be replayed. Use a"
+    " new key; list the user's tokens (GET /api/v1/users/{id}/tokens) or the webhooks"
+    " (GET /api/v1/webhooks) to find the one created."
 )
 
 

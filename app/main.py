@@ -23,6 +23,7 @@ from app.interop.fhir import invariants
 from app.middleware import RequestContextMiddleware
 from app.problems import Problem, install_problem_handlers
 from app.routers import ROUTERS
+from app.services.delivery import DeliveryWorker
 from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the UCUM registry takes 0.4-2 s to build: pay it at start, not in a request
         await asyncio.to_thread(ucum.warm_up)
         await asyncio.to_thread(invariants.validator)  # the R4 definitions, for lab ingest
+        worker = DeliveryWorker(engine, settings) if settings.webhook_worker else None
+        if worker is not None:
+            worker.start()  # webhooks: polls the outbox in this process (docs/webhooks.md)
         yield
+        if worker is not None:
+            await worker.stop()
         await engine.dispose()
         if not settings.database_url:
             release_embedded()  # only the app that started the embedded server lets it go

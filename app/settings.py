@@ -113,6 +113,29 @@ class Settings(BaseSettings):
         description="entries per FHIR transaction; checking costs ~4 ms of CPU per entry",
     )
     client_token_ttl_seconds: int = Field(default=300, ge=30, le=300)
+    # webhooks (SPEC §12; docs/webhooks.md)
+    webhook_allow_http: bool = Field(
+        default=False,
+        description="development and tests only: http:// URLs and loopback/private addresses",
+    )
+    webhook_secret_key: SecretStr | None = Field(
+        default=None,
+        description="base64 of 32 random bytes: encrypts subscription secrets (AES-256-GCM);"
+        " without it, subscriptions are refused (503)",
+    )
+    webhook_worker: bool = Field(
+        default=True, description="run the delivery worker inside each service process"
+    )
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_overdue_scan_seconds: float = Field(default=60.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_max_in_flight: int = Field(default=8, ge=1, le=100)
+    webhook_lease_seconds: float = Field(
+        default=60.0, gt=0, description="a claimed delivery is re-claimed after this (crash)"
+    )
+    webhook_first_retry_seconds: float = Field(default=4.0, gt=0, le=5)
+    webhook_max_retry_seconds: float = Field(default=3600.0, gt=0, le=3600)
+    webhook_retry_horizon_seconds: float = Field(default=86400.0, gt=0)
 
     @field_validator("bootstrap_admin_token")
     @classmethod
@@ -133,7 +156,7 @@ class Settings(BaseSettings):
             raise ValueError("PUBLIC_BASE_URL must be an http(s) URL without query or fragment")
         return value.rstrip("/")
 
-    @field_validator("mrn_hmac_key", "mrn_encryption_key")
+    @field_validator("mrn_hmac_key", "mrn_encryption_key", "webhook_secret_key")
     @classmethod
     def _mrn_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is None or not value.get_secret_value():
@@ -152,6 +175,12 @@ class Settings(BaseSettings):
             and (hmac_key.get_secret_value() == encryption_key.get_secret_value())
         ):
             raise ValueError("MRN_HMAC_KEY and MRN_ENCRYPTION_KEY must differ")
+        return self
+
+    @model_validator(mode="after")
+    def _lease_outlives_attempt(self) -> Settings:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError("WEBHOOK_LEASE_SECONDS must exceed WEBHOOK_TIMEOUT_SECONDS")
         return self
 
     @field_validator("db_app_role")

@@ -36,6 +36,13 @@ os.environ.setdefault(
     "MRN_ENCRYPTION_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 )
 os.environ.setdefault("PUBLIC_BASE_URL", "http://test")
+os.environ.setdefault(
+    "WEBHOOK_SECRET_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+)
+# service processes started by tests deliver nothing unless a test asks (its receivers are
+# local http: the development flag)
+os.environ.setdefault("WEBHOOK_WORKER", "false")
+os.environ.setdefault("WEBHOOK_ALLOW_HTTP", "true")
 get_settings.cache_clear()  # importing app.main read the settings before these were set
 
 
@@ -86,6 +93,8 @@ def settings(database_url: str) -> Settings:
         TRIAL_BOOTSTRAP_ADMIN_TOKEN=ADMIN_TOKEN,
         max_page_size=100,
         db_pool_size=5,
+        webhook_worker=False,  # tests/api/test_webhooks_*.py run their own workers
+        webhook_allow_http=True,  # their receivers are local http servers
     )
 
 
@@ -210,7 +219,12 @@ class IsolatedApp:
     async def __aenter__(self) -> IsolatedApp:
         await self._admin(f'CREATE DATABASE "{self.name}"')
         self.app = create_app(
-            Settings(database_url=self.url, TRIAL_BOOTSTRAP_ADMIN_TOKEN=ADMIN_TOKEN, db_pool_size=2)
+            Settings(
+                database_url=self.url,
+                TRIAL_BOOTSTRAP_ADMIN_TOKEN=ADMIN_TOKEN,
+                db_pool_size=2,
+                webhook_worker=False,
+            )
         )
         self._lifespan = self.app.router.lifespan_context(self.app)
         await self._lifespan.__aenter__()

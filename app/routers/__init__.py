@@ -17,6 +17,7 @@ from app.routers import (
     treatment,
     treatments,
     voiding,
+    webhooks,
 )
 
 ROUTERS = [
@@ -35,5 +36,6 @@ ROUTERS = [
     voiding.router,
     audit.router,
     smart.router,
+    webhooks.router,
     fhir.router,
 ]

@@ -25,6 +25,7 @@ from app.db.repositories import randomization as randomization_repo
 from app.db.repositories import safety as repo
 from app.domain import adverse_events as rules
 from app.domain import reporting_clocks as clocks_rules
+from app.domain import webhooks as webhook_rules
 from app.domain.errors import InvalidData, NotFound, StateConflict
 from app.domain.safety_analysis import Exposure, is_treatment_emergent
 from app.schemas.safety import (
@@ -33,6 +34,7 @@ from app.schemas.safety import (
     AdverseEventPatch,
     SponsorReportIn,
 )
+from app.services.events import record_event
 from app.services.participants import visible
 from app.services.randomization import local_date
 from app.services.versions import check_version
@@ -145,6 +147,7 @@ async def record(
     _apply(event, ae)
     session.add(event)
     await session.flush()
+    await _announce(session, event, was_serious=False, was_susar=False)
     return event, participant
 
 
@@ -196,10 +199,42 @@ async def follow_up(
         now=clock.utc_now(),
     )
     await set_reason(session, data.reason)
+    was_serious, was_susar = event.serious, event.susar
     _apply(event, ae)
     event.updated_at = clock.utc_now()
     await session.flush()
+    await _announce(session, event, was_serious=was_serious, was_susar=was_susar)
     return event, participant
+
+
+async def _announce(
+    session: AsyncSession, event: AdverseEvent, *, was_serious: bool, was_susar: bool
+) -> None:
+    """`adverse_event.serious` / `.susar` when this change made the event so (SPEC §12)."""
+    for event_type in webhook_rules.adverse_event_types(
+        was_serious=was_serious, was_susar=was_susar, serious=event.serious, susar=event.susar
+    ):
+        await record_event(session, event_type, event.participant_id, _event_data(event))
+
+
+def _event_data(event: AdverseEvent) -> dict[str, Any]:
+    """Classification and clocks; the free-text description stays in the service."""
+    return {
+        "id": event.id,
+        "onset_date": event.onset_date,
+        "serious": event.serious,
+        "susar": event.susar,
+        "meddra_pt_code": event.meddra_pt_code,
+        "ctcae_grade": event.ctcae_grade,
+        "seriousness_criteria": list(event.seriousness_criteria or ()),
+        "relatedness": event.relatedness,
+        "expectedness": event.expectedness,
+        "outcome": event.outcome,
+        "aware_at": event.aware_at,
+        "serious_aware_at": event.serious_aware_at,
+        "report_due_at": event.report_due_at,
+        "expedited_due_at": event.expedited_due_at,
+    }
 
 
 async def report_to_sponsor(

@@ -8,15 +8,18 @@ protocol deviations. The response is shaped by the same `dose_out` as every dose
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from app.auth import Principal
 from app.db.models import Dose, ProtocolDeviation
 from app.db.repositories import dose_rows
 from app.db.request_db import RequestDb
+from app.domain import webhooks
 from app.domain.dosing import DoseRecordView
 from app.schemas.treatment import DoseIn, DoseOut
 from app.services.deviations import load_context_row
 from app.services.dosing import RECORD_TABLE, check, columns, dose_out
+from app.services.events import record_event
 
 
 async def record(
@@ -52,6 +55,7 @@ async def record(
         data.deviation_reason,
     )
     dose.created_at, dose.updated_at = written["created_at"], None
+    await record_event(db.conn, webhooks.DOSE_RECORDED, dose.participant_id, _event_data(dose))
     linked = [
         ProtocolDeviation(
             participant_id=dose.participant_id,
@@ -64,3 +68,14 @@ async def record(
         for d in deviations
     ]
     return dose_out(dose, linked, ctx)
+
+
+def _event_data(dose: Dose) -> dict[str, Any]:
+    """What `dose.recorded` tells a receiver (ids and times; no free text)."""
+    return {
+        "id": dose.id,
+        "dose_number": dose.dose_number,
+        "status": dose.status,
+        "started_at": dose.started_at,
+        "ended_at": dose.ended_at,
+    }

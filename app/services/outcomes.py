@@ -23,10 +23,12 @@ from app.auth import Principal
 from app.db.models import Outcome, Participant, Randomization, Site
 from app.db.repositories import outcomes as repo
 from app.db.repositories import randomization as randomization_repo
+from app.domain import webhooks
 from app.domain.deviations import STATUS_AFTER_OUTCOME
 from app.domain.errors import FieldError, InvalidData
 from app.domain.outcomes import DATED_BY_LAST_SIGN_OF_LIFE, DEATH, check_transition
 from app.schemas.outcomes import OutcomeIn
+from app.services.events import record_event
 from app.services.participants import visible
 from app.services.randomization import local_date
 
@@ -54,6 +56,12 @@ async def record(
     participant.status = STATUS_AFTER_OUTCOME[data.type]
     participant.updated_at = clock.utc_now()
     await session.flush()
+    await record_event(
+        session,
+        webhooks.OUTCOME_RECORDED,
+        participant.id,
+        {"id": outcome.id, "type": outcome.type, "date": outcome.outcome_date},
+    )
     return outcome, participant, allocation
 
 

@@ -20,7 +20,7 @@ from app.db.models import AllocationList, AllocationSlot, Randomization, Screeni
 from app.db.repositories import participants as participants_repo
 from app.db.repositories import randomization as repo
 from app.db.request_db import RequestDb
-from app.domain import protocol
+from app.domain import protocol, webhooks
 from app.domain.errors import NotFound, StateConflict
 from app.domain.randomization import (
     ALGORITHM_ID,
@@ -36,6 +36,7 @@ from app.schemas.randomization import (
 )
 from app.services.access import visible_site_filter
 from app.services.concealment import sees_sequence_numbers
+from app.services.events import record_event
 from app.services.participants import visible
 
 LIST_CREATION_LOCK = 7_245_000_004
@@ -166,6 +167,12 @@ async def randomize(
     participant.status = "randomized"
     participant.updated_at = now
     await session.flush()
+    await record_event(
+        session,
+        webhooks.PARTICIPANT_RANDOMIZED,
+        participant.id,
+        {"id": record.id, "arm": record.arm, "day1": record.day1, "randomized_at": now},
+    )
     return record, True
 
 

@@ -17,6 +17,7 @@ from app import clock
 from app.auth import Principal
 from app.db.repositories import visit_rows
 from app.db.request_db import RequestDb
+from app.domain import webhooks
 from app.domain.deviations import DeviationFinding
 from app.domain.lab_results import assessment_collected_at
 from app.domain.study_days import study_day
@@ -25,6 +26,7 @@ from app.schemas.treatment import DeviationOut, VisitIn, VisitOut
 from app.services import assessment_labs
 from app.services.assessment_labs import AssessmentLabs
 from app.services.deviations import TreatmentContext, load_context_row
+from app.services.events import record_event
 from app.services.scoring import to_quantities
 from app.services.visits import (
     COMPLETION_REASON,
@@ -68,6 +70,12 @@ async def record(
         assessment.new_results,
         deviations,
         collected_at=assessment_collected_at(data.visit_date, ctx.timezone),
+    )
+    await record_event(
+        db.conn,
+        webhooks.VISIT_RECORDED,
+        ctx.participant.id,
+        {k: visit[k] for k in ("id", "visit_day", "visit_date", "vital_status")},
     )
     status = ctx.participant.status
     if completes(ctx.participant, data):

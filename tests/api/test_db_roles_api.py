@@ -35,6 +35,7 @@ APP_ROLE = "trial_app"
 AUDIT_ROLE = "trial_audit"
 NO_RIGHTS = {"audit_log", "audit_chain"}
 READ_ONLY = {"alembic_version"}
+APPEND_ONLY = {"webhook_events"}  # the outbox: an event is a fact (migration 0012)
 
 
 async def _as_app_role(db: asyncpg.Connection, sql: str) -> None:
@@ -150,6 +151,8 @@ async def test_every_table_follows_the_grant_convention(db):
             assert rights == (False, False, False), name
         elif name in READ_ONLY:
             assert rights == (True, False, False), name
+        elif name in APPEND_ONLY:
+            assert rights == (True, True, False), name
         else:
             assert rights == (True, True, True), name
 

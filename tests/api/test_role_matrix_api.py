@@ -77,6 +77,11 @@ def routes(world) -> list[tuple[str, str, dict | None, frozenset[str]]]:
         ("POST", "/api/v1/integration-clients", {}, auth.ADMIN),
         ("GET", f"/api/v1/integration-clients/{nobody}", None, auth.ADMIN),
         ("POST", f"/api/v1/integration-clients/{nobody}/deactivate", {}, auth.ADMIN),
+        ("GET", "/api/v1/webhooks", None, auth.ADMIN),
+        ("POST", "/api/v1/webhooks", {"url": "x"}, auth.ADMIN),
+        ("GET", f"/api/v1/webhooks/{nobody}", None, auth.ADMIN),
+        ("DELETE", f"/api/v1/webhooks/{nobody}", None, auth.ADMIN),
+        ("GET", f"/api/v1/webhooks/{nobody}/deliveries", None, auth.ADMIN),
         *_fhir_routes(pid),
     ]
 

@@ -10,6 +10,7 @@ from app.db.models.participants import Consent, Participant, Screening
 from app.db.models.randomization import AllocationList, AllocationSlot, Outcome, Randomization
 from app.db.models.safety import AdverseEvent
 from app.db.models.treatment import Dose, ProtocolDeviation, Visit
+from app.db.models.webhooks import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "AdverseEvent",
@@ -37,4 +38,7 @@ __all__ = [
     "Screening",
     "Site",
     "User",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]
