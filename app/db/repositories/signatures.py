@@ -1,0 +1,29 @@
+"""Electronic signatures and the participant's casebook as the rows it signs."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Signature
+
+
+async def valid_for(session: AsyncSession, participant_id: uuid.UUID) -> Signature | None:
+    """The newest signature of the participant that no change has invalidated."""
+    return await session.scalar(
+        select(Signature)
+        .where(Signature.participant_id == participant_id, Signature.invalidated_at.is_(None))
+        .order_by(Signature.signed_at.desc())
+        .limit(1)
+    )
+
+
+async def for_participant(session: AsyncSession, participant_id: uuid.UUID) -> list[Signature]:
+    rows = await session.scalars(
+        select(Signature)
+        .where(Signature.participant_id == participant_id)
+        .order_by(Signature.signed_at)
+    )
+    return list(rows)
