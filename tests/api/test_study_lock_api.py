@@ -10,7 +10,10 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
+from alembic import command
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.db.migrate import alembic_config
 from tests.api.treatment_helpers import dose_body, randomized, visit_body
 from tests.conftest import ADMIN_TOKEN, IsolatedApp
 from tests.fhir_bundles import eligible_labs, patient, transaction
@@ -152,3 +155,32 @@ async def test_non_clinical_writes_and_reports_keep_working_under_the_lock(iso, 
     assert unlocked.status_code == 201, unlocked.text
     trail = await iso.client.get("/api/v1/audit?table=study_lock", headers=ADMIN)
     assert "interim look over" in [e["reason"] for e in trail.json()["items"]]
+
+
+async def test_the_data_management_migration_downgrades_and_upgrades_again(iso, world):
+    """Last in this module: it takes the module's database down to 0009 and back."""
+    cfg = alembic_config()
+    engine = create_async_engine(iso.url)
+
+    def run(action: str, target: str):  # type: ignore[no-untyped-def]
+        def go(connection):  # type: ignore[no-untyped-def]
+            cfg.attributes["connection"] = connection
+            getattr(command, action)(cfg, target)
+
+        return go
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run("downgrade", "0009"))
+        assert await iso.db.fetchval("SELECT to_regclass('study_lock')") is None
+        triggers = await iso.db.fetchval(
+            "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'datamgmt%'"
+        )
+        assert triggers == 0
+        async with engine.begin() as conn:
+            await conn.run_sync(run("upgrade", "head"))
+    finally:
+        await engine.dispose()
+    assert (await iso.client.get("/api/v1/study/lock", headers=ADMIN)).json()["locked"] is False
+    verdict = await iso.client.get("/api/v1/audit/verify", headers=ADMIN)
+    assert verdict.json()["valid"] is True, verdict.text
