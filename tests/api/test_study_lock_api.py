@@ -20,6 +20,7 @@ from tests.fhir_bundles import eligible_labs, patient, transaction
 from tests.helpers import (
     login,
     make_actor,
+    make_eligible,
     make_participant,
     make_password_user,
     make_site,
@@ -42,7 +43,65 @@ async def world(iso):  # type: ignore[no-untyped-def]
     inv = await make_actor(iso.client, ADMIN, "investigator", site)
     pid, day1 = await randomized(iso.client, ADMIN, inv, arm="exosome")
     fresh = (await make_participant(iso.client, inv))["id"]
-    return {"site": site, "inv": inv, "pid": pid, "day1": day1, "fresh": fresh}
+    eligible = (await make_eligible(iso.client, inv))["id"]
+    return {
+        "site": site,
+        "inv": inv,
+        "pid": pid,
+        "day1": day1,
+        "fresh": fresh,
+        "eligible": eligible,
+    }
+
+
+def every_clinical_write(world, now) -> list[tuple[str, str, dict | None]]:  # type: ignore[no-untyped-def]
+    """One valid request of every write route on a participant's data (SPEC §4, §7)."""
+    pid, day1, fresh = world["pid"], world["day1"], world["fresh"]
+    base = f"/api/v1/participants/{pid}"
+    collected = (now - timedelta(hours=1)).isoformat()
+    return [
+        (
+            "POST",
+            "/api/v1/participants",
+            {"site_code": world["site"], "date_of_birth": "1970-01-01", "sex": "male"},
+        ),
+        ("POST", f"/api/v1/participants/{fresh}/screening", screening_body()),
+        (
+            "POST",
+            f"/api/v1/participants/{fresh}/consent",
+            {"consent_date": day1.isoformat(), "form_version": "v2"},
+        ),
+        ("POST", f"/api/v1/participants/{world['eligible']}/randomization", None),
+        ("POST", f"{base}/visits", visit_body(day1, 4, on_day=1, deviation_reason="walk")),
+        ("POST", f"{base}/doses", dose_body(day1, 1)),
+        (
+            "POST",
+            f"{base}/lab-results",
+            {"analyte": "crp", "value": 12, "unit": "mg/L", "collected_at": collected},
+        ),
+        (
+            "POST",
+            f"{base}/treatments",
+            {"category": "other", "name": "walk", "start_date": day1.isoformat()},
+        ),
+        (
+            "POST",
+            f"{base}/adverse-events",
+            {
+                "term": "Fatigue",
+                "onset_date": day1.isoformat(),
+                "ctcae_grade": 1,
+                "serious": False,
+                "seriousness_criteria": [],
+                "relatedness": "not_related",
+                "expectedness": "expected",
+                "outcome": "recovering",
+                "aware_at": collected,
+            },
+        ),
+        ("POST", f"{base}/outcomes", {"type": "withdrawn", "date": day1.isoformat()}),
+        ("PATCH", base, {"sex": "female", "reason": "walk"}),
+    ]
 
 
 def _locked(r) -> None:  # type: ignore[no-untyped-def]
@@ -98,6 +157,16 @@ async def test_a_locked_study_refuses_clinical_writes_on_every_path(
         collected = (travel(day1, 1) - timedelta(hours=1)).isoformat()
         lab = {"analyte": "crp", "value": 12, "unit": "mg/L", "collected_at": collected}
         _locked(await iso.client.post(f"{base}/lab-results", json=lab, headers=inv.headers))
+        # every other write route, with a body that would be recorded without the lock
+        for method, path, body in every_clinical_write(world, travel(day1, 1)):
+            headers = dict(inv.headers)
+            if method == "PATCH":
+                headers["If-Match"] = (await iso.client.get(path, headers=inv.headers)).headers[
+                    "ETag"
+                ]
+            r = await iso.client.request(method, path, json=body, headers=headers)
+            assert r.status_code == 409, (method, path, r.text)
+            assert "study is locked" in r.json()["detail"], (method, path)
         # FHIR lab ingest: a 409 OperationOutcome
         effective = travel(day1, 1).isoformat(timespec="seconds")
         r = await iso.client.post(
