@@ -20,13 +20,18 @@ from app.schemas.queries import QueryDetailOut, QueryIn, QueryMessageOut, QueryO
 from app.services.participants import visible
 
 
+async def check_own_record(
+    session: AsyncSession, participant_id: uuid.UUID, resource: str, record_id: uuid.UUID
+) -> None:
+    """A query or an SDV mark names one of the participant's own records (422 otherwise)."""
+    table = rules.RESOURCE_TABLES[resource]
+    if not await repo.record_belongs_to(session, table, record_id, participant_id):
+        raise InvalidData.one("record_id", f"no {resource} of this participant has that id")
+
+
 async def raise_query(session: AsyncSession, principal: Principal, data: QueryIn) -> DataQuery:
     participant = await visible(session, principal, data.participant_id)
-    table = rules.RESOURCE_TABLES[data.resource]
-    if not await repo.record_belongs_to(session, table, data.record_id, participant.id):
-        raise InvalidData.one(
-            "record_id", f"no {data.resource} {data.record_id} of the participant"
-        )
+    await check_own_record(session, participant.id, data.resource, data.record_id)
     await set_reason(session, "data query raised")
     query = DataQuery(
         participant_id=participant.id,

@@ -12,21 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import Principal
 from app.db.audit_context import set_reason
 from app.db.models import SdvMark
-from app.db.repositories import queries as records
 from app.db.repositories import sdv as repo
 from app.domain.data_queries import RESOURCE_TABLES
-from app.domain.errors import InvalidData, StateConflict
+from app.domain.errors import StateConflict
 from app.schemas.sdv import SdvIn, SdvOut, SdvProgressOut, SdvRecordOut
 from app.services.participants import visible
+from app.services.queries import check_own_record
 
 
 async def verify(
     session: AsyncSession, principal: Principal, participant_id: uuid.UUID, data: SdvIn
 ) -> SdvRecordOut:
     participant = await visible(session, principal, participant_id)
-    table = RESOURCE_TABLES[data.resource]
-    if not await records.record_belongs_to(session, table, data.record_id, participant.id):
-        raise InvalidData.one("record_id", f"no {data.resource} of this participant has that id")
+    await check_own_record(session, participant.id, data.resource, data.record_id)
     if await repo.current_mark(session, data.record_id) is not None:
         raise StateConflict("The record is already verified (and unchanged since)")
     await set_reason(session, "source data verified")

@@ -10,10 +10,7 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
-from alembic import command
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db.migrate import alembic_config
 from tests.api.treatment_helpers import dose_body, randomized, visit_body
 from tests.conftest import ADMIN_TOKEN, IsolatedApp
 from tests.fhir_bundles import eligible_labs, patient, transaction
@@ -24,6 +21,7 @@ from tests.helpers import (
     make_participant,
     make_password_user,
     make_site,
+    migrate,
     screening_body,
 )
 
@@ -228,28 +226,13 @@ async def test_non_clinical_writes_and_reports_keep_working_under_the_lock(iso, 
 
 async def test_the_data_management_migration_downgrades_and_upgrades_again(iso, world):
     """Last in this module: it takes the module's database down to 0009 and back."""
-    cfg = alembic_config()
-    engine = create_async_engine(iso.url)
-
-    def run(action: str, target: str):  # type: ignore[no-untyped-def]
-        def go(connection):  # type: ignore[no-untyped-def]
-            cfg.attributes["connection"] = connection
-            getattr(command, action)(cfg, target)
-
-        return go
-
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(run("downgrade", "0009"))
-        assert await iso.db.fetchval("SELECT to_regclass('study_lock')") is None
-        triggers = await iso.db.fetchval(
-            "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'datamgmt%'"
-        )
-        assert triggers == 0
-        async with engine.begin() as conn:
-            await conn.run_sync(run("upgrade", "head"))
-    finally:
-        await engine.dispose()
+    await migrate(iso.url, "downgrade", "0009")
+    assert await iso.db.fetchval("SELECT to_regclass('study_lock')") is None
+    triggers = await iso.db.fetchval(
+        "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'datamgmt%'"
+    )
+    assert triggers == 0
+    await migrate(iso.url, "upgrade", "head")
     assert (await iso.client.get("/api/v1/study/lock", headers=ADMIN)).json()["locked"] is False
     verdict = await iso.client.get("/api/v1/audit/verify", headers=ADMIN)
     assert verdict.json()["valid"] is True, verdict.text

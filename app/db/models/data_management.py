@@ -20,7 +20,18 @@ RESOURCE_CHECK = (
 )
 
 
-class StudyLock(Base):
+class LockState:
+    """Who locked and unlocked, when, and why it was unlocked (the audit trail has the rest)."""
+
+    locked_at: Mapped[datetime | None] = mapped_column(default=None)
+    locked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
+    unlocked_at: Mapped[datetime | None] = mapped_column(default=None)
+    unlocked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
+    unlock_reason: Mapped[str | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(server_default=sql("1"), default=1)
+
+
+class StudyLock(LockState, Base):
     """One row (id 1): whether the whole study is frozen for the final analysis."""
 
     __tablename__ = "study_lock"
@@ -28,31 +39,19 @@ class StudyLock(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     locked: Mapped[bool] = mapped_column(server_default=sql("false"), default=False)
-    locked_at: Mapped[datetime | None] = mapped_column(default=None)
-    locked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
-    unlocked_at: Mapped[datetime | None] = mapped_column(default=None)
-    unlocked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
-    unlock_reason: Mapped[str | None] = mapped_column(default=None)
-    version: Mapped[int] = mapped_column(server_default=sql("1"), default=1)
 
-    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
+    __mapper_args__ = {"version_id_col": LockState.version, "eager_defaults": True}
 
 
-class CasebookLock(UUIDKey, Base):
+class CasebookLock(UUIDKey, LockState, Base):
     """The lock of one participant's casebook (one row per participant, re-used)."""
 
     __tablename__ = "casebook_locks"
 
     participant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("participants.id"), unique=True)
     locked: Mapped[bool]
-    locked_at: Mapped[datetime | None] = mapped_column(default=None)
-    locked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
-    unlocked_at: Mapped[datetime | None] = mapped_column(default=None)
-    unlocked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), default=None)
-    unlock_reason: Mapped[str | None] = mapped_column(default=None)
-    version: Mapped[int] = mapped_column(server_default=sql("1"), default=1)
 
-    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
+    __mapper_args__ = {"version_id_col": LockState.version, "eager_defaults": True}
 
 
 class Signature(UUIDKey, Base):

@@ -60,8 +60,24 @@ def _at(name: str, *, now: bool = False) -> sa.Column:  # type: ignore[type-arg]
     return sa.Column(name, sa.DateTime(timezone=True), server_default=default, nullable=not now)
 
 
-def _fk(name: str, target: str, *, nullable: bool = True) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(name, sa.Uuid(), sa.ForeignKey(target), nullable=nullable)
+def _fk(table: str, name: str, target: str, *, nullable: bool = True) -> sa.Column:  # type: ignore[type-arg]
+    """A uuid column referencing `target` ("table.id"), its constraint named by the house
+    convention (fk_<table>_<column>_<referred table>)."""
+    referred = target.split(".")[0]
+    key = sa.ForeignKey(target, name=op.f(f"fk_{table}_{name}_{referred}"))
+    return sa.Column(name, sa.Uuid(), key, nullable=nullable)
+
+
+def _lock_state(table: str) -> list[sa.Column]:  # type: ignore[type-arg]
+    """Who locked and unlocked, when, and why it was unlocked (both lock tables)."""
+    return [
+        _at("locked_at"),
+        _fk(table, "locked_by", "users.id"),
+        _at("unlocked_at"),
+        _fk(table, "unlocked_by", "users.id"),
+        sa.Column("unlock_reason", sa.String(), nullable=True),
+        sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
+    ]
 
 
 def _locks() -> None:
@@ -69,26 +85,16 @@ def _locks() -> None:
         "study_lock",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("locked", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        _at("locked_at"),
-        _fk("locked_by", "users.id"),
-        _at("unlocked_at"),
-        _fk("unlocked_by", "users.id"),
-        sa.Column("unlock_reason", sa.String(), nullable=True),
-        sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
+        *_lock_state("study_lock"),
         sa.CheckConstraint("id = 1", name=op.f("ck_study_lock_single_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_study_lock")),
     )
     op.create_table(
         "casebook_locks",
         _id(),
-        _fk("participant_id", "participants.id", nullable=False),
+        _fk("casebook_locks", "participant_id", "participants.id", nullable=False),
         sa.Column("locked", sa.Boolean(), nullable=False),
-        _at("locked_at"),
-        _fk("locked_by", "users.id"),
-        _at("unlocked_at"),
-        _fk("unlocked_by", "users.id"),
-        sa.Column("unlock_reason", sa.String(), nullable=True),
-        sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
+        *_lock_state("casebook_locks"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_casebook_locks")),
         sa.UniqueConstraint("participant_id", name=op.f("uq_casebook_locks_participant_id")),
     )
@@ -98,8 +104,8 @@ def _signatures_and_sdv() -> None:
     op.create_table(
         "signatures",
         _id(),
-        _fk("participant_id", "participants.id", nullable=False),
-        _fk("signer_user_id", "users.id", nullable=False),
+        _fk("signatures", "participant_id", "participants.id", nullable=False),
+        _fk("signatures", "signer_user_id", "users.id", nullable=False),
         sa.Column("signer_username", sa.String(), nullable=False),
         sa.Column("signer_full_name", sa.String(), nullable=False),
         sa.Column("signer_role", sa.String(), nullable=False),
@@ -122,10 +128,10 @@ def _signatures_and_sdv() -> None:
     op.create_table(
         "sdv_marks",
         _id(),
-        _fk("participant_id", "participants.id", nullable=False),
+        _fk("sdv_marks", "participant_id", "participants.id", nullable=False),
         sa.Column("resource", sa.String(), nullable=False),
         sa.Column("record_id", sa.Uuid(), nullable=False),
-        _fk("verified_by", "users.id", nullable=False),
+        _fk("sdv_marks", "verified_by", "users.id", nullable=False),
         _at("verified_at", now=True),
         _at("cleared_at"),
         sa.CheckConstraint(f"resource IN {RESOURCES}", name=op.f("ck_sdv_marks_resource")),
@@ -145,14 +151,14 @@ def _queries() -> None:
     op.create_table(
         "queries",
         _id(),
-        _fk("participant_id", "participants.id", nullable=False),
+        _fk("queries", "participant_id", "participants.id", nullable=False),
         sa.Column("resource", sa.String(), nullable=False),
         sa.Column("record_id", sa.Uuid(), nullable=False),
         sa.Column("field", sa.String(), nullable=True),
         sa.Column("text", sa.String(), nullable=False),
         sa.Column("status", sa.String(), server_default="open", nullable=False),
         sa.Column("automatic", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        _fk("created_by", "users.id"),
+        _fk("queries", "created_by", "users.id"),
         _at("created_at", now=True),
         _at("updated_at"),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
@@ -167,12 +173,12 @@ def _queries() -> None:
     op.create_table(
         "query_messages",
         _id(),
-        _fk("query_id", "queries.id", nullable=False),
-        _fk("participant_id", "participants.id", nullable=False),
+        _fk("query_messages", "query_id", "queries.id", nullable=False),
+        _fk("query_messages", "participant_id", "participants.id", nullable=False),
         sa.Column("kind", sa.String(), nullable=False),
         sa.Column("text", sa.String(), nullable=True),
         sa.Column("correction_record_id", sa.Uuid(), nullable=True),
-        _fk("author_user_id", "users.id"),
+        _fk("query_messages", "author_user_id", "users.id"),
         sa.Column("author_role", sa.String(), nullable=True),
         _at("created_at", now=True),
         sa.CheckConstraint(
