@@ -29,6 +29,7 @@ async def study_state(session: AsyncSession) -> StudyLock:
 
 
 async def lock_study(session: AsyncSession, principal: Principal) -> StudyLock:
+    await repo.hold_study_key(session)
     row = await repo.study_lock(session, for_update=True)
     if row.locked:
         raise StateConflict("The study is already locked")
@@ -89,7 +90,8 @@ async def lock_casebook(
     session: AsyncSession, principal: Principal, participant_id: uuid.UUID
 ) -> CasebookLockOut:
     """Only a casebook with a valid (not invalidated) signature may be locked."""
-    participant = await visible(session, principal, participant_id, lock=True)
+    participant = await visible(session, principal, participant_id)
+    await repo.hold_casebook_key(session, participant.id)
     if await signature_repo.valid_for(session, participant.id) is None:
         raise StateConflict(
             "Only a signed casebook can be locked: the participant has no valid signature"

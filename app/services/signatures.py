@@ -17,6 +17,7 @@ from app.auth import Principal
 from app.db.audit_context import set_reason
 from app.db.models import Signature
 from app.db.repositories import access as access_repo
+from app.db.repositories import locks as lock_repo
 from app.db.repositories import signatures as repo
 from app.domain.casebook import CANONICAL_VERSION, CASEBOOK_TABLES, casebook_sha256
 from app.domain.errors import StateConflict
@@ -48,6 +49,7 @@ async def sign(
             " (it is printed in the signature's manifest)"
         )
     await set_reason(session, f"electronic signature: {data.meaning}")
+    await lock_repo.hold_casebook_key(session, participant.id)  # the hash and the rows agree
     signature = Signature(
         participant_id=participant.id,
         signer_user_id=user.id,

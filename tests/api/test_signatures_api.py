@@ -7,6 +7,7 @@ import uuid
 import asyncpg
 import pytest
 
+from tests.conftest import _plain
 from tests.fhir_bundles import eligible_labs, patient, transaction
 from tests.helpers import (
     Actor,
@@ -194,3 +195,29 @@ async def test_casebook_lock_needs_a_signature_and_refuses_writes(client, inv, m
         f"/api/v1/participants/{pid}/screening", json=screening_body(), headers=inv.headers
     )
     assert r.status_code == 201, r.text
+
+
+async def test_a_write_waits_while_a_signature_or_lock_is_being_made(client, inv, db, database_url):
+    """Signing and locking hold the participant's advisory key exclusively (the lock trigger
+    holds it shared): a write cannot slip between the casebook's hash and the signature."""
+    pid = (await make_participant(client, inv))["id"]
+    writer = await asyncpg.connect(_plain(database_url))
+    await db.execute("BEGIN")
+    try:
+        await db.execute("SELECT pg_advisory_xact_lock(724502, hashtext($1))", pid)
+        await writer.execute("SET lock_timeout = '50ms'")
+        with pytest.raises(asyncpg.exceptions.LockNotAvailableError):
+            await writer.execute("UPDATE participants SET sex = 'male' WHERE id = $1::uuid", pid)
+    finally:
+        await db.execute("ROLLBACK")
+        await writer.close()
+    await writer_done(database_url, pid)
+
+
+async def writer_done(database_url: str, pid: str) -> None:
+    """Once the key is free the same write goes through."""
+    conn = await asyncpg.connect(_plain(database_url))
+    try:
+        await conn.execute("UPDATE participants SET sex = 'male' WHERE id = $1::uuid", pid)
+    finally:
+        await conn.close()

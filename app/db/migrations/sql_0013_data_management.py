@@ -4,7 +4,10 @@ The lock is enforced by PostgreSQL, so that no write path (ORM, raw SQL on the d
 connection, FHIR ingest, direct SQL) can pass it:
 * `datamgmt_guard_write()` runs BEFORE INSERT OR UPDATE on every clinical table. It raises
   SQLSTATE `DL001` while the study is locked and `DL002` while the participant's casebook is
-  locked (app/db/errors.py maps both to 409).
+  locked (app/db/errors.py maps both to 409). It holds two advisory keys shared - (724501, 0)
+  for the study, (724502, hashtext(participant id)) for the casebook - which locking the
+  study, locking a casebook and signing take exclusively: no write slips past a lock or a
+  signature being made.
 * `datamgmt_after_change()` runs AFTER INSERT OR UPDATE on the same tables: it marks the
   participant's valid signatures `invalidated` and clears the SDV mark of the changed record.
 * `datamgmt_signature_immutable()` refuses (`DL003`) any UPDATE of a signature except the
@@ -38,6 +41,11 @@ BEGIN
   ELSE
     pid := NEW.participant_id;
   END IF;
+  -- shared transaction-level advisory locks: a lock or a signature being made (which holds
+  -- the key exclusively, app/db/repositories/locks.py) waits for the writes in flight, and
+  -- the writes after it wait for it and then see it (each statement takes a new snapshot)
+  PERFORM pg_advisory_xact_lock_shared(724501, 0);
+  PERFORM pg_advisory_xact_lock_shared(724502, hashtext(pid::text));
   SELECT locked_at INTO since FROM public.study_lock WHERE id = 1 AND locked;
   IF FOUND THEN
     RAISE EXCEPTION USING ERRCODE = 'DL001',
