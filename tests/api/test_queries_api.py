@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.fhir_bundles import observation, patient, transaction
 from tests.helpers import make_actor, make_participant, make_site
 
 
@@ -138,3 +139,17 @@ async def test_the_service_raises_a_query_on_an_implausible_lab_value(client, ca
     assert auto["record_id"] == typo["id"]
     assert auto["created_by"] is None
     assert "plausible range" in auto["text"]
+
+
+async def test_fhir_ingest_raises_the_same_automatic_query(client, cast):
+    inv = cast["inv"]
+    pid = (await make_participant(client, inv))["id"]
+    when = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+    bundle = transaction([observation(patient(pid), "14631-6", 2500, "umol/L", when)])
+    r = await client.post(
+        "/fhir", json=bundle, headers={**inv.headers, "Content-Type": "application/fhir+json"}
+    )
+    assert r.status_code == 200, r.text
+    listed = (await client.get(f"/api/v1/queries?participant_id={pid}", headers=inv.headers)).json()
+    assert [q["automatic"] for q in listed["items"]] == [True]
+    assert listed["items"][0]["resource"] == "lab_result"
