@@ -30,6 +30,12 @@ EXPORTERS = frozenset({"admin", "statistician"})  # CDISC exports: participant-l
 OUTCOME_WRITERS = frozenset({"investigator", "coordinator"})
 SAFETY_WRITERS = CLINICAL_WRITERS
 SAFETY_READERS = PARTICIPANT_READERS
+# data management (SPEC §13)
+CASEBOOK_LOCKERS = frozenset({"admin", "monitor"})
+DATA_REVIEWERS = frozenset({"admin", "monitor"})  # raise, close and re-open queries
+SDV_MARKERS = frozenset({"monitor"})
+SIGNERS = frozenset({"investigator"})
+QUERY_RESPONDERS = frozenset({"investigator", "coordinator", "integration"})
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -114,3 +120,8 @@ Exporter = Annotated[Principal, require(EXPORTERS)]
 OutcomeWriter = Annotated[Principal, require(OUTCOME_WRITERS)]
 SafetyWriter = Annotated[Principal, require(SAFETY_WRITERS)]
 SafetyReader = Annotated[Principal, require(SAFETY_READERS)]
+CasebookLocker = Annotated[Principal, require(CASEBOOK_LOCKERS)]
+DataReviewer = Annotated[Principal, require(DATA_REVIEWERS)]
+SdvMarker = Annotated[Principal, require(SDV_MARKERS)]
+Signer = Annotated[Principal, require(SIGNERS)]
+QueryResponder = Annotated[Principal, require(QUERY_RESPONDERS)]

@@ -23,7 +23,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import idempotency
 from app.db.durability import must_commit_on_error
-from app.db.errors import describe, frames_only, involves_the_database, is_unavailable, sqlstate
+from app.db.errors import (
+    data_management_refusal,
+    describe,
+    frames_only,
+    involves_the_database,
+    is_unavailable,
+    sqlstate,
+)
 from app.db.request_db import RequestDb
 from app.domain.errors import FieldError
 from app.idempotency import Captured, IdemKey, Refusal
@@ -206,6 +213,9 @@ def _failure(exc: Exception, request_id: str) -> Captured:
             " retry with the same Idempotency-Key",
             retry=True,
         )
+    locked = data_management_refusal(exc)
+    if locked is not None:  # a lock trigger refused the write (migration 0013)
+        return _problem(409, locked, slug="data-locked")
     state = sqlstate(exc)
     if state in RETRYABLE_SQLSTATES:
         return _problem(409, "A concurrent change conflicted; retry", retry=True)
@@ -228,10 +238,15 @@ def _failure(exc: Exception, request_id: str) -> Captured:
 
 
 def _problem(
-    status: int, detail: str, *, retry: bool = False, field: str | None = None
+    status: int,
+    detail: str,
+    *,
+    retry: bool = False,
+    field: str | None = None,
+    slug: str | None = None,
 ) -> Captured:
     errors = [FieldError(field, detail)] if field else []
-    response = problem_response(status, detail, errors=errors)
+    response = problem_response(status, detail, slug=slug, errors=errors)
     headers = [(k.encode(), v.encode()) for k, v in response.headers.items()]
     if retry:
         headers.append((b"retry-after", b"1"))

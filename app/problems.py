@@ -12,7 +12,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.db.errors import describe, frames_only, involves_the_database
+from app.db.errors import (
+    data_management_refusal,
+    describe,
+    frames_only,
+    involves_the_database,
+)
 from app.domain.errors import DomainError, FieldError, InvalidData, NotFound, StateConflict
 
 log = logging.getLogger(__name__)
@@ -148,6 +153,9 @@ async def _on_http(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    locked = data_management_refusal(exc)
+    if locked is not None:  # not a bug: the request middleware answers it with a 409
+        return problem_response(409, locked, slug="data-locked")
     if involves_the_database(exc):  # its message may quote the data (app/db/errors.py)
         log.error("unhandled database error: %s\n%s", describe(exc), frames_only(exc))
     else:

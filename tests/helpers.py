@@ -243,3 +243,24 @@ async def login(client: httpx.AsyncClient, username: str, password: str) -> http
     return await client.post(
         "/api/v1/auth/token", data={"username": username, "password": password}
     )
+
+
+async def migrate(url: str, action: str, target: str) -> None:
+    """Run `alembic upgrade|downgrade <target>` on the database at `url`, as the owner."""
+    from alembic import command
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.db.migrate import alembic_config
+
+    cfg = alembic_config()
+    engine = create_async_engine(url)
+
+    def go(connection: Any) -> None:
+        cfg.attributes["connection"] = connection
+        getattr(command, action)(cfg, target)
+
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(go)
+    finally:
+        await engine.dispose()

@@ -17,6 +17,12 @@ from sqlalchemy import exc as sa_exc
 
 # connection exceptions, insufficient resources ("too many clients"), operator intervention
 UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+# raised by the data-management triggers of migration 0013: each is a 409 whose detail is
+# the trigger's own message (written by us, it quotes no client data but the participant id)
+STUDY_LOCKED = "DL001"
+CASEBOOK_LOCKED = "DL002"
+SIGNATURE_IMMUTABLE = "DL003"
+DATA_MANAGEMENT_SQLSTATES = frozenset({STUDY_LOCKED, CASEBOOK_LOCKED, SIGNATURE_IMMUTABLE})
 
 
 def sqlstate(exc: BaseException) -> str:
@@ -41,6 +47,19 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.DBAPIError):
         return exc.connection_invalidated
     return isinstance(exc, sa_exc.InterfaceError)
+
+
+def data_management_refusal(exc: BaseException) -> str | None:
+    """The explanation of a write refused by a lock trigger (or of a signature's change), or
+    None when `exc` is anything else."""
+    for link in _chain(exc):
+        if sqlstate(link) not in DATA_MANAGEMENT_SQLSTATES:
+            continue
+        orig = getattr(link, "orig", None) or link
+        driver_error = getattr(orig, "__cause__", None) or orig
+        message = getattr(driver_error, "message", None) or getattr(link, "message", None)
+        return str(message or "The data are locked")
+    return None
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -13,7 +13,7 @@ from app.deps import IfMatchDep, PageDep, SessionDep
 from app.problems import error_responses
 from app.schemas.common import PageOut
 from app.schemas.labs import LabResultIn, LabResultOut, LabResultPatch
-from app.services import lab_results
+from app.services import lab_results, queries
 from app.services.versions import etag
 
 router = APIRouter(prefix="/api/v1/participants/{participant_id}", tags=["lab results"])
@@ -98,5 +98,6 @@ async def correct_lab_result(
     result = await lab_results.correct(
         session, principal, participant_id, result_id, data, if_match
     )
+    await queries.link_correction(session, principal, data.query_id, "lab_result", result_id)
     response.headers["ETag"] = etag(result.version)
     return lab_results.lab_result_out(result)

@@ -14,6 +14,7 @@ from app.problems import error_responses
 from app.schemas.common import PageOut
 from app.schemas.safety import AdverseEventIn, AdverseEventOut, AdverseEventPatch, SponsorReportIn
 from app.services import adverse_events as service
+from app.services import queries
 from app.services.access import visible_site_filter
 from app.services.versions import etag
 
@@ -87,6 +88,7 @@ async def follow_up_adverse_event(
     event, participant = await service.follow_up(
         session, principal, participant_id, ae_id, data, if_match
     )
+    await queries.link_correction(session, principal, data.query_id, "adverse_event", ae_id)
     response.headers["ETag"] = etag(event.version)
     return await service.one_out(session, event, participant)
 

@@ -25,7 +25,7 @@ from app.schemas.treatment import (
     VisitPatch,
     VisitsOut,
 )
-from app.services import dose_recording, dosing, visit_recording, visits
+from app.services import dose_recording, dosing, queries, visit_recording, visits
 from app.services import score_series as score_series_service
 from app.services.access import visible_site_filter
 from app.services.versions import etag
@@ -95,6 +95,7 @@ async def correct_dose(
     dose, deviations, ctx = await dosing.correct(
         session, principal, participant_id, dose_id, data, if_match
     )
+    await queries.link_correction(session, principal, data.query_id, "dose", dose_id)
     response.headers["ETag"] = etag(dose.version)
     return dosing.dose_out(dose, deviations, ctx)
 
@@ -170,6 +171,7 @@ async def correct_visit(
     visit, deviations, ctx = await visits.correct(
         session, principal, participant_id, visit_id, data, if_match
     )
+    await queries.link_correction(session, principal, data.query_id, "visit", visit_id)
     response.headers["ETag"] = etag(visit.version)
     return visits.visit_out(visit, deviations, ctx)
 

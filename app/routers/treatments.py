@@ -11,7 +11,7 @@ from app.deps import IfMatchDep, PageDep, SessionDep
 from app.problems import error_responses
 from app.schemas.common import PageOut
 from app.schemas.labs import TreatmentCategory, TreatmentIn, TreatmentOut, TreatmentPatch
-from app.services import treatments
+from app.services import queries, treatments
 from app.services.versions import etag
 
 router = APIRouter(prefix="/api/v1/participants/{participant_id}", tags=["treatments"])
@@ -90,5 +90,6 @@ async def correct_treatment(
     treatment = await treatments.correct(
         session, principal, participant_id, treatment_id, data, if_match
     )
+    await queries.link_correction(session, principal, data.query_id, "treatment", treatment_id)
     response.headers["ETag"] = etag(treatment.version)
     return TreatmentOut.model_validate(treatment)

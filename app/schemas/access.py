@@ -68,11 +68,16 @@ class SitePatch(InputModel):
     reason: Reason = Field(description="why (recorded in the audit trail)")
 
 
+FullName = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+FULL_NAME = "the person's printed name, shown in the manifest of their electronic signatures"
+
+
 class UserIn(InputModel):
     username: Username
     role: Role
     site_code: Code | None = None
     password: Password | None = None
+    full_name: FullName | None = Field(default=None, description=FULL_NAME)
 
 
 class UserOut(OutputModel):
@@ -82,6 +87,7 @@ class UserOut(OutputModel):
     site_code: str | None
     active: bool = Field(description="false: deactivated; its tokens are revoked, login fails")
     password_set: bool = Field(description="whether the user can log in with a password")
+    full_name: str | None = Field(default=None, description=FULL_NAME)
     created_at: datetime
     updated_at: datetime | None = None
 
@@ -97,6 +103,7 @@ class UserPatch(InputModel):
     password: Password | None = Field(
         default=None, description="a new password; every token of the user is revoked"
     )
+    full_name: FullName | None = Field(default=None, description=FULL_NAME)
     reason: Reason = Field(description="why (recorded in the audit trail)")
 
 

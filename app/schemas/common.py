@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
@@ -35,6 +36,16 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whit
 class QuantityIn(InputModel):
     value: Decimal = Field(allow_inf_nan=False, examples=[171])
     unit: str | None = Field(default=None, max_length=20, examples=["umol/L"])
+
+
+class AnswersQuery(InputModel):
+    """A correction (PATCH) may name the data query it answers (SPEC §13)."""
+
+    query_id: uuid.UUID | None = Field(
+        default=None,
+        description="the data query this correction answers: the query shows the correction"
+        " and becomes `answered` (422 when it is about another record, 409 when closed)",
+    )
 
 
 class CorrectionIn(InputModel):

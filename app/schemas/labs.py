@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field
 
 from app.domain.analytes import ANALYTE_KEYS
-from app.schemas.common import InputModel, OutputModel, Reason, Text
+from app.schemas.common import AnswersQuery, InputModel, OutputModel, Reason, Text
 
 LabValue = Annotated[Decimal, Field(allow_inf_nan=False, examples=[42])]
 AnalyteKey = Annotated[
@@ -56,7 +56,7 @@ class LabResultIn(InputModel):
     )
 
 
-class LabResultPatch(InputModel):
+class LabResultPatch(AnswersQuery):
     """A correction of a result entered directly (source api or fhir)."""
 
     analyte: AnalyteKey | None = None
@@ -106,7 +106,7 @@ class TreatmentIn(InputModel):
     notes: Notes | None = None
 
 
-class TreatmentPatch(InputModel):
+class TreatmentPatch(AnswersQuery):
     category: TreatmentCategory | None = None
     name: Text | None = None
     start_date: date | None = None

@@ -7,6 +7,9 @@ from datetime import date
 from pydantic import Field
 
 from app.schemas.common import OutputModel
+from app.schemas.locks import DataLockOut
+
+DATA_LOCK = "whether the data were locked for the final analysis (study lock), and when"
 
 
 class EstimateOut(OutputModel):
@@ -49,6 +52,7 @@ class EndpointsReportOut(OutputModel):
         "change from baseline in the analyte's canonical unit"
     )
     methods: dict[str, str]
+    data_lock: DataLockOut = Field(description=DATA_LOCK)
 
 
 class ScreenFailuresOut(OutputModel):
@@ -91,6 +95,7 @@ class ConsortOut(OutputModel):
     randomized: int
     arms: dict[str, ConsortArmOut]
     definitions: dict[str, str]
+    data_lock: DataLockOut = Field(description=DATA_LOCK)
 
 
 class SafetyGroupOut(OutputModel):
@@ -130,3 +135,4 @@ class SafetyReportOut(OutputModel):
         description="events of participants never randomized (screening period)"
     )
     definitions: dict[str, str]
+    data_lock: DataLockOut = Field(description=DATA_LOCK)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from app.schemas.common import InputModel, OutputModel, Reason, Text
+from app.schemas.common import AnswersQuery, InputModel, OutputModel, Reason, Text
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
 
@@ -44,7 +44,7 @@ class AdverseEventIn(InputModel):
     dose_id: uuid.UUID | None = Field(default=None, description="the dose (infusion reaction)")
 
 
-class AdverseEventPatch(InputModel):
+class AdverseEventPatch(AnswersQuery):
     """A follow-up or correction: only the fields sent change; the result is re-validated."""
 
     term: Text | None = None

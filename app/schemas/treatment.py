@@ -10,7 +10,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from app.schemas.common import InputModel, OutputModel, QuantityIn, Reason, Text
+from app.schemas.common import (
+    AnswersQuery,
+    InputModel,
+    OutputModel,
+    QuantityIn,
+    Reason,
+    Text,
+)
 from app.schemas.participants import Ascites, SymptomsIn
 
 DoseStatus = Literal["given", "not_administered"]
@@ -68,7 +75,7 @@ class DoseIn(InputModel):
     )
 
 
-class DosePatch(InputModel):
+class DosePatch(AnswersQuery):
     """A correction: only the fields sent change; `reason` is the audit trail's why."""
 
     status: DoseStatus | None = None
@@ -159,7 +166,7 @@ class VisitIn(InputModel):
     deviation_reason: DeviationReason | None = None
 
 
-class VisitPatch(InputModel):
+class VisitPatch(AnswersQuery):
     """A correction: only the fields sent change (`labs`, when sent, replaces all labs)."""
 
     visit_date: date | None = None

@@ -29,6 +29,7 @@ def user_out(user: User, site_code: str | None) -> UserOut:
         site_code=site_code,
         active=user.active,
         password_set=user.password_hash is not None,
+        full_name=user.full_name,
         created_at=user.created_at,
         updated_at=user.updated_at,
     )
@@ -87,6 +88,7 @@ async def create_user(session: AsyncSession, data: UserIn) -> tuple[User, str | 
         role=data.role,
         site_id=site_id,
         password_hash=await hash_password(data.password) if data.password else None,
+        full_name=data.full_name,
     )
     session.add(user)
     await session.flush()
@@ -126,6 +128,8 @@ async def update_user(
         revoke = True
     if "active" in changes:
         user.active = changes["active"]
+    if "full_name" in changes:
+        user.full_name = changes["full_name"]
     if "password" in changes:
         user.password_hash = await hash_password(changes["password"])
         await throttle.clear(session, username_key(user.username))

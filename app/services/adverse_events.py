@@ -179,7 +179,9 @@ async def follow_up(
     check_version(expected_version, event.version)
     if event.voided_at is not None:
         raise StateConflict("A voided adverse event cannot be changed")
-    changes = data.model_dump(exclude_unset=True, exclude={"reason", "serious_aware_at"})
+    changes = data.model_dump(
+        exclude_unset=True, exclude={"reason", "serious_aware_at", "query_id"}
+    )
     if not changes and data.serious_aware_at is None:
         raise InvalidData.one("body", "nothing to change")
     if "aware_at" in changes and changes["aware_at"] != event.aware_at:

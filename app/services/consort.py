@@ -17,6 +17,7 @@ from app.schemas.reports import (
     ExcludedOut,
     ScreenFailuresOut,
 )
+from app.services import locks
 
 CONSORT_DEFINITIONS = {
     "assessed_for_eligibility": "participants with at least one screening assessment",
@@ -62,6 +63,7 @@ async def consort(session: AsyncSession) -> ConsortOut:
         randomized=len(allocations),
         arms=arms,
         definitions=CONSORT_DEFINITIONS,
+        data_lock=await locks.data_lock_stamp(session),
     )
 
 

@@ -71,7 +71,7 @@ async def correct(
     if dose is None or dose.voided_at is not None:
         raise NotFound("No such dose")
     check_version(expected_version, dose.version)
-    changes = data.model_dump(exclude_unset=True, exclude={"reason"})
+    changes = data.model_dump(exclude_unset=True, exclude={"reason", "query_id"})
     if not changes:
         raise InvalidData.one("body", "nothing to change")
     if "status" in changes and changes["status"] is None:

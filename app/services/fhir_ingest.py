@@ -33,7 +33,7 @@ from app.interop.ucum import UCUM
 from app.schemas.labs import LabResultIn
 from app.services import mrn
 from app.services.deviations import TreatmentContext, load_context
-from app.services.lab_results import validated_columns
+from app.services.lab_results import query_if_implausible, validated_columns
 from app.services.participants import visible
 
 FIELD_PATHS = {
@@ -155,6 +155,7 @@ async def _one(
     )
     session.add(result)
     await session.flush()
+    await query_if_implausible(session, result)
     return EntryResult(True, f"Observation/{result.id}", result.version, result.created_at)
 
 

@@ -21,13 +21,14 @@ from app.db.audit_context import set_reason
 from app.db.models import LabResult
 from app.db.repositories import labs as repo
 from app.domain.analytes import ANALYTES
+from app.domain.data_queries import implausible
 from app.domain.errors import FieldError, InvalidData, NotFound, StateConflict
 from app.domain.lab_results import DIRECT_SOURCES, collection_problems, reference_problems
 from app.domain.units import CanonicalLab, Quantity, canonical_lab, convert
 from app.interop.ucum import UCUM
 from app.schemas.common import PageOut
 from app.schemas.labs import LabResultIn, LabResultOut, LabResultPatch
-from app.services import visits
+from app.services import queries, visits
 from app.services.assessment_labs import result_columns
 from app.services.deviations import TreatmentContext, load_context
 from app.services.participants import visible
@@ -50,7 +51,17 @@ async def record(
     )
     session.add(result)
     await session.flush()
+    await query_if_implausible(session, result)
     return result
+
+
+async def query_if_implausible(session: AsyncSession, result: LabResult) -> None:
+    """The service's own data query: a value outside the analyte's plausible range."""
+    text = implausible(result.analyte, result.canonical_value, result.canonical_unit)
+    if text is not None:
+        await queries.raise_automatic(
+            session, result.participant_id, "lab_result", result.id, "value", text
+        )
 
 
 async def correct(
@@ -67,7 +78,7 @@ async def correct(
         raise NotFound("No such lab result")
     check_version(expected_version, result.version)
     await check_changeable(result)
-    changes = data.model_dump(exclude_unset=True, exclude={"reason"})
+    changes = data.model_dump(exclude_unset=True, exclude={"reason", "query_id"})
     if not changes:
         raise InvalidData.one("body", "nothing to change")
     nulls = [

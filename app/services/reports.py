@@ -29,6 +29,7 @@ from app.schemas.reports import (
     EndpointsReportOut,
     EstimateOut,
 )
+from app.services import locks
 
 SCORES = ("cossh_aclf_ii", "child_pugh", "symptom_score")
 ADVERSE_OUTCOMES = frozenset({"death", "treatment_abandoned", "liver_transplant"})
@@ -125,6 +126,7 @@ async def endpoints(session: AsyncSession) -> EndpointsReportOut:
         adverse_outcome_12w_p=report.adverse_outcome_12w_p,
         labs=labs,
         methods=METHODS,
+        data_lock=await locks.data_lock_stamp(session),
     )
 
 

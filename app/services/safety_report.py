@@ -21,6 +21,7 @@ from app.domain.safety_analysis import (
     is_treatment_emergent,
 )
 from app.schemas.reports import SafetyExclusionsOut, SafetyGroupOut, SafetyReportOut
+from app.services import locks
 from app.services.adverse_events import stored_input
 
 SAFETY_DEFINITIONS = {
@@ -75,6 +76,7 @@ async def safety(session: AsyncSession) -> SafetyReportOut:
         excluded=excluded,
         not_randomized=_safety_group(outside, sorted({e.participant_id for e in outside}), died),
         definitions=SAFETY_DEFINITIONS,
+        data_lock=await locks.data_lock_stamp(session),
     )
 
 

@@ -54,7 +54,7 @@ async def correct(
     if treatment is None or treatment.voided_at is not None:
         raise NotFound("No such treatment")
     check_version(expected_version, treatment.version)
-    changes = data.model_dump(exclude_unset=True, exclude={"reason"})
+    changes = data.model_dump(exclude_unset=True, exclude={"reason", "query_id"})
     if not changes:
         raise InvalidData.one("body", "nothing to change")
     nulls = [

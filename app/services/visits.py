@@ -73,7 +73,7 @@ async def correct(
     if visit is None or visit.voided_at is not None:
         raise NotFound("No such visit")
     check_version(expected_version, visit.version)
-    sent = data.model_fields_set - {"reason"}
+    sent = data.model_fields_set - {"reason", "query_id"}
     if not sent:
         raise InvalidData.one("body", "nothing to change")
     _refuse_nulls(data, sent)

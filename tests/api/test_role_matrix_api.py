@@ -82,7 +82,34 @@ def routes(world) -> list[tuple[str, str, dict | None, frozenset[str]]]:
         ("GET", f"/api/v1/webhooks/{nobody}", None, auth.ADMIN),
         ("DELETE", f"/api/v1/webhooks/{nobody}", None, auth.ADMIN),
         ("GET", f"/api/v1/webhooks/{nobody}/deliveries", None, auth.ADMIN),
+        *_data_management_routes(pid, nobody),
         *_fhir_routes(pid),
+    ]
+
+
+def _data_management_routes(
+    pid: str, nobody: str
+) -> list[tuple[str, str, dict | None, frozenset[str]]]:
+    """SPEC §13: locks, signatures, SDV, queries. The study lock is followed at once by its
+    unlock (an admin walking the matrix locks the shared database for a moment only)."""
+    query = f"/api/v1/queries/{nobody}"
+    return [
+        ("GET", "/api/v1/study/lock", None, auth.ANY_ROLE),
+        ("POST", "/api/v1/study/lock", None, auth.ADMIN),
+        ("POST", "/api/v1/study/unlock", {"reason": "role matrix"}, auth.ADMIN),
+        ("GET", f"/api/v1/participants/{pid}/lock", None, auth.PARTICIPANT_READERS),
+        ("POST", f"/api/v1/participants/{pid}/lock", None, auth.CASEBOOK_LOCKERS),
+        ("POST", f"/api/v1/participants/{pid}/unlock", {"reason": "x"}, auth.CASEBOOK_LOCKERS),
+        ("GET", f"/api/v1/participants/{pid}/signatures", None, auth.PARTICIPANT_READERS),
+        ("POST", f"/api/v1/participants/{pid}/signatures", {}, auth.SIGNERS),
+        ("GET", f"/api/v1/participants/{pid}/sdv", None, auth.PARTICIPANT_READERS),
+        ("POST", f"/api/v1/participants/{pid}/sdv", {}, auth.SDV_MARKERS),
+        ("GET", "/api/v1/queries", None, auth.PARTICIPANT_READERS),
+        ("POST", "/api/v1/queries", {}, auth.DATA_REVIEWERS),
+        ("GET", query, None, auth.PARTICIPANT_READERS),
+        ("POST", f"{query}/responses", {"text": "x"}, auth.QUERY_RESPONDERS),
+        ("POST", f"{query}/close", None, auth.DATA_REVIEWERS),
+        ("POST", f"{query}/reopen", None, auth.DATA_REVIEWERS),
     ]
 
 
@@ -131,12 +158,40 @@ async def test_role_matrix(client, world, role):
 
 
 async def test_admin_matrix(client, world, admin_headers):
-    for method, path, body, allowed in routes(world):
-        r = await client.request(method, path, json=body, headers=admin_headers)
-        if "admin" in allowed:
-            assert r.status_code not in (401, 403), (method, path, r.text)
-        elif allowed:
-            assert r.status_code == 403, (method, path, r.text)
+    try:
+        for method, path, body, allowed in routes(world):
+            r = await client.request(method, path, json=body, headers=admin_headers)
+            if "admin" in allowed:
+                assert r.status_code not in (401, 403), (method, path, r.text)
+            elif allowed:
+                assert r.status_code == 403, (method, path, r.text)
+    finally:  # never leave the shared database locked
+        await client.post(
+            "/api/v1/study/unlock", json={"reason": "role matrix"}, headers=admin_headers
+        )
+
+
+async def test_every_table_of_participant_data_carries_the_lock_guard(db):
+    """The lock is enforced by one trigger on every table holding a participant's data (a
+    `participant_id` column, and `participants`): whatever route or SQL writes there is
+    refused while the study or the casebook is locked. A table added later needs it too."""
+    data_management = {"casebook_locks", "signatures", "sdv_marks", "queries", "query_messages"}
+    tables = {
+        r["table_name"]
+        for r in await db.fetch(
+            "SELECT table_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND column_name = 'participant_id'"
+            " AND table_name NOT IN ('audit_log')"
+        )
+    }
+    guarded = {
+        r["relname"]
+        for r in await db.fetch(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE t.tgname = 'datamgmt_guard' AND t.tgenabled = 'A'"
+        )
+    }
+    assert tables - data_management | {"participants"} == guarded
 
 
 async def test_randomize_is_investigator_or_coordinator_only(client, world, admin_headers):

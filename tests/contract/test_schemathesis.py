@@ -32,12 +32,22 @@ _ROLES = os.environ.get("CONTRACT_ROLES", "admin,investigator,statistician")
 FUZZ_ROLES = ROLES if _ROLES == "all" else tuple(r for r in ROLES if r in _ROLES.split(","))
 # Logout revokes the calling token: fuzzing it would revoke the tokens this test (and the
 # bootstrap admin token the later tests) depend on. tests/api/test_role_matrix_api.py covers it.
-schema = schemathesis.openapi.from_path(DEFAULT_PATH).exclude(path="/api/v1/auth/logout")
+# Locking the study would refuse every clinical write of the tests that follow in this
+# database: tests/api/test_study_lock_api.py covers it, in a database of its own.
+schema = (
+    schemathesis.openapi.from_path(DEFAULT_PATH)
+    .exclude(path="/api/v1/auth/logout")
+    .exclude(method="POST", path="/api/v1/study/lock")
+)
 # The coverage phase (boundary values: huge integers, NUL characters, empty strings, ... per
 # field) is the costly one (~40 s per role here): it runs once, as the site writer, whose
 # routes hold most of the input handling; the examples and fuzzing phases run as every role.
 schema.config.phases.coverage.enabled = False
-boundaries = schemathesis.openapi.from_path(DEFAULT_PATH).exclude(path="/api/v1/auth/logout")
+boundaries = (
+    schemathesis.openapi.from_path(DEFAULT_PATH)
+    .exclude(path="/api/v1/auth/logout")
+    .exclude(method="POST", path="/api/v1/study/lock")
+)
 boundaries.config.phases.examples.enabled = False
 boundaries.config.phases.fuzzing.enabled = False
 BOUNDARY_ROLE = os.environ.get("CONTRACT_BOUNDARY_ROLE", "investigator")

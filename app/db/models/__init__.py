@@ -3,6 +3,14 @@
 from app.db.models.access import ApiToken, LoginThrottle, Site, User
 from app.db.models.audit import AuditChainLink, AuditEntry, AuditTrail, IdempotencyRecord
 from app.db.models.base import Base
+from app.db.models.data_management import (
+    CasebookLock,
+    DataQuery,
+    QueryMessage,
+    SdvMark,
+    Signature,
+    StudyLock,
+)
 from app.db.models.exports import Export
 from app.db.models.integration import ClientAssertionJti, IntegrationClient
 from app.db.models.labs import LabResult, Treatment
@@ -13,6 +21,12 @@ from app.db.models.treatment import Dose, ProtocolDeviation, Visit
 from app.db.models.webhooks import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
+    "CasebookLock",
+    "DataQuery",
+    "QueryMessage",
+    "SdvMark",
+    "Signature",
+    "StudyLock",
     "AdverseEvent",
     "AllocationList",
     "AllocationSlot",

@@ -53,6 +53,8 @@ class User(UUIDKey, Timestamped, Base):
     role: Mapped[str]
     site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sites.id"), default=None)
     password_hash: Mapped[str | None] = mapped_column(default=None)
+    # the printed name of an electronic signature's manifest (21 CFR 11.50)
+    full_name: Mapped[str | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(default=True)
     # optimistic concurrency: the version is the ETag of GET/PATCH /users/{id}
     version: Mapped[int] = mapped_column(server_default=text("1"), default=1)
