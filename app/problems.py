@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.db.errors import describe, frames_only, involves_the_database
@@ -38,6 +38,11 @@ TITLES = {
 }
 
 
+def problem_slug(status: int) -> str:
+    """The problem type of a status: one per kind of error."""
+    return TITLES.get(status, "error").lower().replace(" ", "-")
+
+
 class ProblemFieldError(BaseModel):
     field: str
     message: str
@@ -46,7 +51,12 @@ class ProblemFieldError(BaseModel):
 class Problem(BaseModel):
     """The body of every error response (documented on every route)."""
 
-    type: str
+    type: str = Field(
+        description="One URI per kind of error: the prefix "
+        + TYPE_PREFIX
+        + " and the title in kebab case (`invalid-data` for every 422, `conflict` for 409,"
+        " ...); `not-exportable` and `oauth-<error>` are the only others."
+    )
     title: str
     status: int
     detail: str
@@ -69,7 +79,7 @@ class ProblemError(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-        self.slug = slug or TITLES.get(status, "error").lower().replace(" ", "-")
+        self.slug = slug or problem_slug(status)
         self.errors = list(errors)
         self.headers = headers or {}
 
@@ -78,7 +88,7 @@ def problem_body(
     status: int, detail: str, *, slug: str | None = None, errors: Sequence[FieldError] = ()
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "type": TYPE_PREFIX + (slug or TITLES.get(status, "error").lower().replace(" ", "-")),
+        "type": TYPE_PREFIX + (slug or problem_slug(status)),
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
@@ -136,7 +146,7 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = validation_field_errors(exc)
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    return problem_response(422, detail, slug="validation-error", errors=errors)
+    return problem_response(422, detail, errors=errors)
 
 
 async def _on_http(_: Request, exc: Exception) -> JSONResponse:

@@ -76,6 +76,7 @@ async def get_dose(
     principal: ParticipantReader,
     response: Response,
 ) -> DoseOut:
+    """One dose with its deviations."""
     out = await dosing.get_dose(session, principal, participant_id, dose_id)
     response.headers["ETag"] = etag(out.version)
     return out
@@ -102,7 +103,7 @@ async def correct_dose(
 @router.get(
     "/participants/{participant_id}/dosing-schedule", responses=error_responses(401, 403, 404)
 )
-async def dosing_schedule(
+async def get_dosing_schedule(
     participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
 ) -> DosingScheduleOut:
     """Each dose's target day and date, window, status, and the next dose to give."""
@@ -151,6 +152,7 @@ async def get_visit(
     principal: ParticipantReader,
     response: Response,
 ) -> VisitOut:
+    """One follow-up visit with its scores and deviations."""
     out = await visits.get_visit(session, principal, participant_id, visit_id)
     response.headers["ETag"] = etag(out.version)
     return out
@@ -175,7 +177,7 @@ async def correct_visit(
 
 
 @router.get("/participants/{participant_id}/scores", responses=error_responses(401, 403, 404))
-async def score_series(
+async def list_scores(
     participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
 ) -> list[ScoreAssessmentOut]:
     """Baseline (screening) first, then each visit by day, with change from baseline."""

@@ -134,3 +134,14 @@ async def test_nul_characters_are_refused_with_422_not_500(client, admin_headers
 async def test_offset_beyond_postgres_integers_is_422(client, admin_headers):
     r = await client.get(f"/api/v1/sites?offset={2**70}", headers=admin_headers)
     assert assert_problem(r, 422)["errors"][0]["field"] == "query.offset"
+
+
+async def test_one_problem_type_for_invalid_data(client, admin_headers):
+    """A schema failure and a domain rule failure are the same kind of error."""
+    schema = assert_problem(
+        await client.post("/api/v1/sites", json={"code": "bad code!"}, headers=admin_headers), 422
+    )
+    rule = assert_problem(
+        await client.get("/api/v1/audit/verify?anchor_id=1", headers=admin_headers), 422
+    )
+    assert schema["type"] == rule["type"] == "https://aclf-trial.example.org/problems/invalid-data"
