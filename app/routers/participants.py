@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from app.auth import ClinicalWriter, ParticipantReader
 from app.db.repositories import participants as repo
-from app.deps import DbDep, IfMatchDep, PageDep, SessionDep
+from app.deps import DbDep, IfMatchDep, PageDep, SessionDep, page_of
 from app.problems import error_responses
 from app.responses import json_response
 from app.schemas.common import PageOut
@@ -132,12 +132,13 @@ async def screen_participant(
 
 @router.get("/participants/{participant_id}/screening", responses=error_responses(401, 403, 404))
 async def list_participant_screenings(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
-) -> list[ScreeningOut]:
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, page: PageDep
+) -> PageOut[ScreeningOut]:
     """Every screening of the participant, oldest first, each with its decision and
     reasons."""
     participant = await service.visible(session, principal, participant_id)
-    return [screening_out(s, participant) for s in await repo.screenings(session, participant.id)]
+    rows = await repo.screenings(session, participant.id)
+    return page_of([screening_out(s, participant) for s in rows], page)
 
 
 @router.get("/screenings", responses=error_responses(401, 403))

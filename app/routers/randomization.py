@@ -7,9 +7,10 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.auth import AllocationAdmin, ParticipantReader, Randomizer
-from app.deps import DbDep, SessionDep
+from app.deps import DbDep, PageDep, SessionDep, page_of
 from app.problems import error_responses
 from app.responses import json_response
+from app.schemas.common import PageOut
 from app.schemas.randomization import (
     AllocationListIn,
     AllocationListOut,
@@ -33,10 +34,11 @@ async def create_randomization_list(
 
 @router.get("/randomization/lists", responses=error_responses(401, 403))
 async def list_randomization_lists(
-    session: SessionDep, _: AllocationAdmin
-) -> list[AllocationListOut]:
+    session: SessionDep, _: AllocationAdmin, page: PageDep
+) -> PageOut[AllocationListOut]:
     """Every allocation list, the active one included, with its commitment hash."""
-    return await service.all_lists(session)
+    items, total = await service.lists_page(session, page.limit, page.offset)
+    return PageOut(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/randomization/lists/{list_id}", responses=error_responses(401, 403, 404))
@@ -49,10 +51,10 @@ async def get_randomization_list(
 
 @router.get("/randomization/lists/{list_id}/slots", responses=error_responses(401, 403, 404))
 async def list_randomization_slots(
-    list_id: uuid.UUID, session: SessionDep, _: AllocationAdmin
-) -> list[SlotOut]:
+    list_id: uuid.UUID, session: SessionDep, _: AllocationAdmin, page: PageDep
+) -> PageOut[SlotOut]:
     """The list's slots in sequence order, with the participant each one allocated."""
-    return await service.slots(session, list_id)
+    return page_of(await service.slots(session, list_id), page)
 
 
 @router.post("/randomization/lists/{list_id}/verify", responses=error_responses(401, 403, 404))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.auth import ClinicalWriter, ParticipantReader
 from app.db.repositories import treatment as repo
-from app.deps import DbDep, IfMatchDep, PageDep, SessionDep
+from app.deps import DbDep, IfMatchDep, PageDep, SessionDep, page_of
 from app.problems import error_responses
 from app.responses import json_response
 from app.schemas.common import PageOut
@@ -41,10 +41,10 @@ VISITS = "/participants/{participant_id}/visits"
 
 @router.get(DOSES, responses=error_responses(401, 403, 404))
 async def list_doses(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
-) -> list[DoseOut]:
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, page: PageDep
+) -> PageOut[DoseOut]:
     """Every dose recorded (given or not administered), by dose number, with deviations."""
-    return await dosing.list_doses(session, principal, participant_id)
+    return page_of(await dosing.list_doses(session, principal, participant_id), page)
 
 
 @router.post(
@@ -178,10 +178,11 @@ async def correct_visit(
 
 @router.get("/participants/{participant_id}/scores", responses=error_responses(401, 403, 404))
 async def list_scores(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
-) -> list[ScoreAssessmentOut]:
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, page: PageDep
+) -> PageOut[ScoreAssessmentOut]:
     """Baseline (screening) first, then each visit by day, with change from baseline."""
-    return await score_series_service.score_series(session, principal, participant_id)
+    series = await score_series_service.score_series(session, principal, participant_id)
+    return page_of(series, page)
 
 
 # --- protocol deviations -------------------------------------------------------------------------

@@ -288,7 +288,7 @@ async def test_score_series_with_change_from_baseline(client, investigator, part
 
     r = await client.get(url(pid, "scores"), headers=h)
     assert r.status_code == 200, r.text
-    series = r.json()
+    series = r.json()["items"]
     assert [(a["visit_day"], a["source"]) for a in series] == [
         (None, "screening"),
         (4, "visit"),
@@ -360,6 +360,6 @@ async def test_symptom_score_has_a_baseline_when_screening_records_symptoms(
     )
     travel(day1, 4)
     assert (await client.post(url(p["id"]), json=visit_body(day1, 4), headers=h)).status_code == 201
-    series = (await client.get(url(p["id"], "scores"), headers=h)).json()
+    series = (await client.get(url(p["id"], "scores"), headers=h)).json()["items"]
     day4 = series[1]["scores"]["symptom_score"]
     assert day4["change_from_baseline"] == day4["score"] - 12
