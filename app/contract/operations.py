@@ -42,7 +42,7 @@ OPERATIONS: dict[str, Declared] = {
     "createSite": Declared("Create a site"),
     "listSites": Declared("List sites"),
     "getSite": _read("Read a site"),
-    "updateSite": _write("Rename a site"),
+    "updateSite": _write("Set or change a site's MRN identifier system"),
     "createUser": Declared("Create a user"),
     "listUsers": Declared("List users"),
     "getUser": _read("Read a user"),

@@ -145,3 +145,43 @@ async def test_one_problem_type_for_invalid_data(client, admin_headers):
         await client.get("/api/v1/audit/verify?anchor_id=1", headers=admin_headers), 422
     )
     assert schema["type"] == rule["type"] == "https://aclf-trial.example.org/problems/invalid-data"
+
+
+async def test_single_reads_answer_304_to_a_matching_if_none_match(client, admin_headers):
+    """A syncing client re-reads only what changed (SPEC §9.2)."""
+    site = await make_site(client, admin_headers)
+    url = f"/api/v1/sites/{site}"
+    first = await client.get(url, headers=admin_headers)
+    etag = first.headers["etag"]
+    same = await client.get(url, headers={**admin_headers, "If-None-Match": etag})
+    assert same.status_code == 304
+    assert same.content == b""
+    assert same.headers["etag"] == etag
+    listed = await client.get(url, headers={**admin_headers, "If-None-Match": f'"x", W/{etag}'})
+    assert listed.status_code == 304
+    stale = await client.get(url, headers={**admin_headers, "If-None-Match": '"0"'})
+    assert stale.status_code == 200
+    assert stale.json() == first.json()
+    changed = await client.patch(
+        url,
+        json={"mrn_system": "urn:oid:1.2.3.4.5", "reason": "test of conditional reads"},
+        headers={**admin_headers, "If-Match": etag},
+    )
+    assert changed.status_code == 200, changed.text
+    after = await client.get(url, headers={**admin_headers, "If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.headers["etag"] != etag
+
+
+async def test_304_never_reveals_another_sites_record(client, admin_headers):
+    """The route runs first: a record the caller may not see is 404, whatever the ETag."""
+    other = await make_site(client, admin_headers)
+    inv = await make_actor(
+        client, admin_headers, "investigator", await make_site(client, admin_headers)
+    )
+    writer = await make_actor(client, admin_headers, "investigator", other)
+    p = await make_participant(client, writer)
+    r = await client.get(
+        f"/api/v1/participants/{p['id']}", headers={**inv.headers, "If-None-Match": "*"}
+    )
+    assert_problem(r, 404)
