@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 
 from app.contract.operations import OPERATIONS, Declared
 from app.problems import PROBLEM_JSON, TITLES, TYPE_PREFIX, problem_slug
+from app.schemas.published import MARKER, PUBLISHED
 
 Json = dict[str, Any]
 PROBLEM_REF: Json = {"$ref": "#/components/schemas/Problem"}
@@ -34,9 +35,24 @@ def finish(schema: Json) -> Json:
             _finish_operation(path, method.upper(), op)
     components = schema.setdefault("components", {})
     components["securitySchemes"] = SECURITY_SCHEMES
+    components.setdefault("schemas", {}).update(PUBLISHED)
+    _link_published(components["schemas"])
     for unused in ("HTTPValidationError", "ValidationError"):
         components.get("schemas", {}).pop(unused, None)
     return schema
+
+
+def _link_published(node: object) -> None:
+    """Each published type's marker (app/schemas/published.py) becomes a $ref to it."""
+    if isinstance(node, dict):
+        name = node.pop(MARKER, None)
+        if name is not None:
+            node["$ref"] = f"#/components/schemas/{name}"
+        for value in node.values():
+            _link_published(value)
+    elif isinstance(node, list):
+        for value in node:
+            _link_published(value)
 
 
 def declared(op: Json) -> Declared:

@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from app.schemas.common import InputModel, OutputModel, QuantityIn, Reason, Text
+from app.schemas.common import InputModel, OutputModel, Reason, Text
 from app.schemas.participants import Ascites, SymptomsIn
+from app.schemas.published import LabsIn, LabValuesOut, ScoreChangesOut, ScoresOut
 
 DoseStatus = Literal["given", "not_administered"]
 VitalStatus = Literal["alive", "dead"]
@@ -138,7 +139,7 @@ class VisitIn(InputModel):
     visit_day: int = Field(examples=[4], description="4, 7, 10, 13, 28 or 84")
     visit_date: date
     vital_status: VitalStatus
-    labs: dict[str, QuantityIn] | None = Field(
+    labs: LabsIn | None = Field(
         default=None,
         description="keyed by the analytes of SPEC §7, each {value, unit}; stored as lab"
         " results (source visit). Absent: the latest result of each analyte the scores need"
@@ -164,7 +165,7 @@ class VisitPatch(InputModel):
 
     visit_date: date | None = None
     vital_status: VitalStatus | None = None
-    labs: dict[str, QuantityIn] | None = Field(
+    labs: LabsIn | None = Field(
         default=None,
         description="replaces all labs (and the visit's lab results); null: take the results"
         " collected on visit_date",
@@ -183,12 +184,12 @@ class VisitOut(OutputModel):
     visit_date: date
     study_day: int
     vital_status: VitalStatus
-    labs: dict[str, Any]
+    labs: LabValuesOut
     he_grade: int | None
     ascites: str | None
     symptoms: dict[str, Any] | None
     age_years: int = Field(description="completed years on the visit date (used by the scores)")
-    scores: dict[str, Any]
+    scores: ScoresOut
     deviation_reason: str | None
     deviation: DeviationOut | None
     deviations: list[DeviationOut]
@@ -224,7 +225,7 @@ class ScoreAssessmentOut(OutputModel):
     date: dt.date
     source: Literal["screening", "visit"]
     record_id: uuid.UUID
-    scores: dict[str, dict[str, Any]] = Field(
+    scores: ScoreChangesOut = Field(
         description="{name: {score, change_from_baseline, version, ...}}; change is null when"
         " the baseline lacks that score"
     )

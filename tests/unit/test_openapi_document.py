@@ -104,3 +104,31 @@ def test_security_schemes_are_as_they_are():
 def test_binary_responses_have_a_schema():
     png = SPEC["paths"]["/api/v1/reports/endpoints/km.png"]["get"]["responses"]["200"]
     assert png["content"]["image/png"]["schema"] == {"type": "string", "format": "binary"}
+
+
+def _refs(node: object) -> set[str]:
+    if isinstance(node, dict):
+        own = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        return own.union(*(_refs(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_refs(v) for v in node))
+    return set()
+
+
+def test_every_reference_resolves():
+    names = {f"#/components/schemas/{n}" for n in SPEC["components"]["schemas"]}
+    assert _refs(SPEC) - names == set()
+
+
+def test_controlled_vocabularies_are_enums_and_labs_are_typed():
+    schemas = SPEC["components"]["schemas"]
+    assert "possible" in schemas["Relatedness"]["enum"]
+    assert "fatal" in schemas["AeOutcome"]["enum"]
+    assert "hospitalization" in schemas["SeriousnessCriterion"]["enum"]
+    ae = schemas["AdverseEventIn"]["properties"]
+    assert ae["relatedness"]["$ref"].endswith("/Relatedness")
+    assert ae["seriousness_criteria"]["items"]["$ref"].endswith("/SeriousnessCriterion")
+    labs = schemas["Labs"]
+    assert {"inr", "neutrophils", "total_bilirubin", "urea_nitrogen"} <= labs["properties"].keys()
+    assert labs["additionalProperties"] is False
+    assert set(schemas["Scores"]["properties"]) == {"cossh_aclf_ii", "child_pugh", "symptom_score"}
