@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from app.db.errors import describe, frames_only, involves_the_database
 from app.domain.errors import DomainError, FieldError, InvalidData, NotFound, StateConflict
@@ -149,12 +150,25 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(422, detail, errors=errors)
 
 
-async def _on_http(_: Request, exc: Exception) -> JSONResponse:
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No such resource"
-    return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return problem_response(exc.status_code, detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method of the path: the router's 405 names only the first route that matched
+    the path, so `Allow` would omit GET where GET and POST are separate routes."""
+    document = request.app.openapi()
+    for template, item in document.get("paths", {}).items():
+        if compile_path(template)[0].fullmatch(request.url.path):
+            return ", ".join(sorted(m.upper() for m in item))
+    return None
 
 
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:

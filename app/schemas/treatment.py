@@ -206,7 +206,12 @@ class VisitSlotOut(OutputModel):
     window_end: date
     status: Literal["upcoming", "due", "overdue", "completed", "missed", "not_applicable"]
     visit_date: date | None
-    visit_id: uuid.UUID | None = None
+    visit_id: uuid.UUID | None = Field(
+        default=None, description="the recorded visit (GET …/visits/{visit_id}); null for baseline"
+    )
+    screening_id: uuid.UUID | None = Field(
+        default=None, description="baseline only: the screening that is the baseline assessment"
+    )
 
 
 class VisitsOut(OutputModel):

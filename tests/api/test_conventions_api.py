@@ -32,7 +32,9 @@ async def test_unknown_route_is_problem_404(client, admin_headers):
 
 
 async def test_wrong_method_is_problem_405(client, admin_headers):
-    assert_problem(await client.put("/api/v1/sites", headers=admin_headers), 405)
+    r = await client.put("/api/v1/sites", headers=admin_headers)
+    assert_problem(r, 405)
+    assert {m.strip() for m in r.headers["allow"].split(",")} == {"GET", "POST"}
 
 
 async def test_missing_and_bad_token_are_401(client):

@@ -169,8 +169,15 @@ async def test_schedule_statuses_move_with_the_clock(client, investigator, parti
         28: "upcoming",
         84: "upcoming",
     }
-    assert got["schedule"][0]["visit_id"] is not None  # the baseline screening
     assert got["schedule"][1]["visit_id"] == got["visits"][0]["id"]
+    for slot in got["schedule"]:  # every visit_id given is a visit's, readable as one
+        if slot["visit_id"] is not None:
+            one = await client.get(url(pid) + f"/{slot['visit_id']}", headers=h)
+            assert one.status_code == 200, (slot, one.text)
+    baseline = got["schedule"][0]
+    assert baseline["visit_id"] is None  # the baseline is a screening, not a visit
+    screenings = (await client.get(url(pid, "screening"), headers=h)).json()["items"]
+    assert baseline["screening_id"] in {s["id"] for s in screenings}
     assert got["schedule"][2]["window_end"] == date_of_study_day(day1, 8).isoformat()
     travel(day1, 13)
     got = statuses((await client.get(url(pid), headers=h)).json())
