@@ -118,4 +118,6 @@ OPERATIONS: dict[str, Declared] = {
     "verifyAuditChain": Declared("Verify the audit hash chains"),
     "exportSdtm": Declared("Export SDTM (XPT v5 and Define-XML)"),
     "exportOdm": Declared("Export ODM 1.3.2 with audit records"),
+    # sync
+    "listChanges": Declared("Changes since a cursor (sync)"),
 }

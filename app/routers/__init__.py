@@ -4,6 +4,7 @@ from app.routers import (
     access,
     audit,
     calculators,
+    changes,
     exports,
     fhir,
     health,
@@ -34,6 +35,7 @@ ROUTERS = [
     exports.router,
     voiding.router,
     audit.router,
+    changes.router,
     smart.router,
     fhir.router,
 ]

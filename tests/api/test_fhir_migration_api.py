@@ -72,7 +72,7 @@ async def test_the_fhir_migration_downgrades_and_upgrades_again():
 
         try:
             async with engine.begin() as conn:
-                await conn.run_sync(run("downgrade", "-1"))  # 0009 is the head
+                await conn.run_sync(run("downgrade", "0010"))  # 0009's parent (head: 0008)
             kinds = await iso.db.fetch("SELECT DISTINCT kind FROM api_tokens")
             assert {k["kind"] for k in kinds} <= {"api", "login", "bootstrap"}
             former = await iso.db.fetchrow(
