@@ -235,3 +235,21 @@ async def test_list_items_equal_single_reads_and_updated_since_filters(client, a
         headers=inv.headers,
     )
     assert future.json()["total"] == 0
+
+
+async def test_ehr_units_are_compared_by_meaning(client, inv):
+    """Issue 11: `10*3/uL` neutrophils were refused although they equal `10*9/L`."""
+    labs = {
+        "inr": {"value": 1.8, "unit": "1"},
+        "neutrophils": {"value": 3.2, "unit": "10*9/L"},
+        "total_bilirubin": {"value": 250, "unit": "umol/L"},
+        "urea": {"value": 5.1, "unit": "mmol/L"},
+    }
+    url = "/api/v1/calculators/cossh-aclf-ii"
+    canonical = await client.post(
+        url, json={"age": 50, "he_grade": 1, "labs": labs}, headers=inv.headers
+    )
+    labs["neutrophils"] = {"value": 3.2, "unit": "10*3/uL"}
+    ehr = await client.post(url, json={"age": 50, "he_grade": 1, "labs": labs}, headers=inv.headers)
+    assert ehr.status_code == 200, ehr.text
+    assert ehr.json() == canonical.json()
