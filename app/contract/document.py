@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
+from app.contract.examples import EXAMPLES
 from app.contract.operations import OPERATIONS, Declared
 from app.problems import PROBLEM_JSON, TITLES, TYPE_PREFIX, problem_slug
 from app.schemas.published import MARKER, PUBLISHED
@@ -37,6 +38,8 @@ def finish(schema: Json) -> Json:
     components["securitySchemes"] = SECURITY_SCHEMES
     components.setdefault("schemas", {}).update(PUBLISHED)
     _link_published(components["schemas"])
+    for name, example in EXAMPLES.items():
+        components["schemas"][name]["examples"] = [example]
     for unused in ("HTTPValidationError", "ValidationError"):
         components.get("schemas", {}).pop(unused, None)
     return schema

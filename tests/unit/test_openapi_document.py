@@ -6,10 +6,13 @@ its roles), a declared header, or a status the middleware can answer.
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
 
 import pytest
+from pydantic import BaseModel
 
 from app.contract.operations import OPERATIONS
 from app.openapi_export import DEFAULT_PATH
@@ -132,3 +135,30 @@ def test_controlled_vocabularies_are_enums_and_labs_are_typed():
     assert {"inr", "neutrophils", "total_bilirubin", "urea_nitrogen"} <= labs["properties"].keys()
     assert labs["additionalProperties"] is False
     assert set(schemas["Scores"]["properties"]) == {"cossh_aclf_ii", "child_pugh", "symptom_score"}
+
+
+def _models() -> dict[str, type]:
+    import app.schemas as package
+
+    found: dict[str, type] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"app.schemas.{info.name}")
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                found[value.__name__] = value
+    return found
+
+
+def test_every_request_body_has_an_example_the_model_accepts():
+    schemas = SPEC["components"]["schemas"]
+    models = _models()
+    for method, path, op in OPS:
+        for content in op.get("requestBody", {}).get("content", {}).values():
+            (ref,) = _refs(content["schema"])  # the body's model (createToken's may be null)
+            name = ref.rsplit("/", 1)[-1]
+            if name == "Body_requestClientToken":
+                continue  # a signed JWT assertion: docs/fhir.md shows how to make one
+            assert schemas[name].get("examples"), (method, path, name)
+            if name in models:
+                for example in schemas[name]["examples"]:
+                    models[name].model_validate(example)
