@@ -222,7 +222,7 @@ def _reports_and_feed(admin: Any, inv: Any, pid: uuid.UUID) -> None:
     from trial_client.api.sync import list_changes
 
     report = ok(get_endpoints_report.sync_detailed(client=admin), 200)
-    assert report.arms["exosome"].randomized >= 1
+    assert report.arms.exosome.randomized >= 1
     assert ok(get_consort_report.sync_detailed(client=admin), 200).arms is not None
     png = get_kaplan_meier_plot.sync_detailed(client=admin)
     assert png.status_code == 200
