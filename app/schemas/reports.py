@@ -146,9 +146,7 @@ class SafetyArmsOut(_ByArm):
 
 
 class SafetyReportOut(OutputModel):
-    arms: SafetyArmsOut = Field(
-        description="treatment-emergent events over each arm's safety set"
-    )
+    arms: SafetyArmsOut = Field(description="treatment-emergent events over each arm's safety set")
     excluded: SafetyExclusionsOut
     not_randomized: SafetyGroupOut = Field(
         description="events of participants never randomized (screening period)"
