@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 
 from app.contract.examples import EXAMPLES
+from app.contract.fields import FIELDS
 from app.contract.operations import OPERATIONS, Declared
 from app.problems import PROBLEM_JSON, TITLES, TYPE_PREFIX, problem_slug
 from app.schemas.published import MARKER, PUBLISHED
@@ -40,6 +41,8 @@ def finish(schema: Json) -> Json:
     _link_published(components["schemas"])
     for name, example in EXAMPLES.items():
         components["schemas"][name]["examples"] = [example]
+    for name, model in components["schemas"].items():
+        _describe(name, model)
     for unused in ("HTTPValidationError", "ValidationError"):
         components.get("schemas", {}).pop(unused, None)
     return schema
@@ -56,6 +59,14 @@ def _link_published(node: object) -> None:
     elif isinstance(node, list):
         for value in node:
             _link_published(value)
+
+
+def _describe(name: str, model: Json) -> None:
+    """A property without a description of its own gets the common one (fields.py)."""
+    for prop, schema in model.get("properties", {}).items():
+        text = FIELDS.get(f"{name}.{prop}") or FIELDS.get(prop)
+        if text and "description" not in schema:
+            schema["description"] = text
 
 
 def declared(op: Json) -> Declared:

@@ -162,3 +162,13 @@ def test_every_request_body_has_an_example_the_model_accepts():
             if name in models:
                 for example in schemas[name]["examples"]:
                     models[name].model_validate(example)
+
+
+def test_every_schema_property_is_described():
+    missing = [
+        f"{name}.{prop}"
+        for name, schema in SPEC["components"]["schemas"].items()
+        for prop, value in schema.get("properties", {}).items()
+        if not value.get("description")
+    ]
+    assert missing == [], "describe them in the model or app/contract/fields.py"
