@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
 
 from tests.helpers import make_actor, make_participant, make_site
@@ -187,3 +189,43 @@ async def test_304_never_reveals_another_sites_record(client, admin_headers):
         f"/api/v1/participants/{p['id']}", headers={**inv.headers, "If-None-Match": "*"}
     )
     assert_problem(r, 404)
+
+
+async def test_list_items_equal_single_reads(client, admin_headers):
+    """A syncing client may take a list item for the record itself (SPEC §9.2)."""
+    inv = await make_actor(
+        client, admin_headers, "investigator", await make_site(client, admin_headers)
+    )
+    p = await make_participant(client, inv)
+    base = f"/api/v1/participants/{p['id']}"
+    now = datetime.now(UTC).replace(microsecond=0)
+    bodies = {
+        "lab-results": {
+            "analyte": "alt",
+            "value": 1.2,
+            "unit": "ukat/L",
+            "collected_at": (now - timedelta(minutes=5)).isoformat(),
+        },
+        "treatments": {
+            "category": "antiviral",
+            "name": "entecavir",
+            "start_date": (date.today() - timedelta(days=30)).isoformat(),
+        },
+        "adverse-events": {
+            "term": "Fever",
+            "onset_date": date.today().isoformat(),
+            "ctcae_grade": 1,
+            "serious": False,
+            "seriousness_criteria": [],
+            "relatedness": "not_related",
+            "expectedness": "expected",
+            "outcome": "recovering",
+            "aware_at": now.isoformat(),
+        },
+    }
+    for kind, body in bodies.items():
+        made = await client.post(f"{base}/{kind}", json=body, headers=inv.headers)
+        assert made.status_code == 201, made.text
+        one = await client.get(f"{base}/{kind}/{made.json()['id']}", headers=inv.headers)
+        listed = await client.get(f"{base}/{kind}", headers=inv.headers)
+        assert listed.json()["items"] == [one.json()], kind
