@@ -82,7 +82,7 @@ def _finish_operation(path: str, method: str, op: Json) -> None:
     decl = declared(op)
     op["summary"] = decl.summary
     roles = _take_roles(op)
-    if roles is not None and op.get("description"):
+    if op.get("description"):
         op["description"] = op["description"].rstrip() + "\n\n" + _roles_sentence(roles)
     params = op.setdefault("parameters", [])
     _request_headers(path, method, decl, params)
@@ -105,7 +105,9 @@ def _take_roles(op: Json) -> list[str] | None:
     return None
 
 
-def _roles_sentence(roles: list[str]) -> str:
+def _roles_sentence(roles: list[str] | None) -> str:
+    if roles is None:
+        return "**Roles:** any caller; no bearer token is needed."
     return "**Roles:** " + ", ".join(f"`{r}`" for r in roles) + "."
 
 
