@@ -180,7 +180,7 @@ def _finish_response(status: int, method: str, decl: Declared, response: Json) -
             f"{TITLES.get(status, 'Error')} (problem type `{TYPE_PREFIX}{slug}`)"
         )
         response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
-        if status in (429, 503):
+        if status in (409, 429, 503):  # 409: a deadlock or serialization failure, retry
             headers["Retry-After"] = HEADERS["Retry-After"]
         if status == 401:
             headers["WWW-Authenticate"] = HEADERS["WWW-Authenticate"]
