@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer
 
 from app.interop import smart
@@ -71,11 +71,14 @@ def _principal(request: Request) -> Principal:
 
 
 def require(roles: frozenset[str]):  # type: ignore[no-untyped-def]
-    """A dependency admitting only `roles` (401 without a valid token, 403 otherwise)."""
+    """A dependency admitting only `roles` (401 without a valid token, 403 otherwise).
 
-    async def dependency(
-        request: Request, _token: Annotated[str | None, Depends(oauth2_scheme)]
-    ) -> Principal:
+    The roles travel into the OpenAPI document as the security requirement's list (OpenAPI
+    3.1 allows role names there); app/contract/document.py states them on each operation."""
+
+    token = Security(oauth2_scheme, scopes=sorted(roles))
+
+    async def dependency(request: Request, _token: str | None = token) -> Principal:
         principal = _principal(request)
         if principal.role not in roles:
             raise ProblemError(403, f"Role '{principal.role}' may not perform this action")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.request_db import RequestDb
 from app.domain.errors import FieldError
 from app.problems import ProblemError
+from app.schemas.common import PageOut
 from app.settings import get_settings
 
 
@@ -55,6 +57,14 @@ async def get_page(
 
 
 PageDep = Annotated[Page, Depends(get_page)]
+T = TypeVar("T")
+
+
+def page_of(items: Sequence[T], page: Page) -> PageOut[T]:
+    """One page of a short list the service reads whole (a participant's doses, a list's
+    slots): every list answers the same envelope (SPEC §9.2)."""
+    chosen = list(items[page.offset : page.offset + page.limit])
+    return PageOut(items=chosen, total=len(items), limit=page.limit, offset=page.offset)
 
 
 async def require_if_match(

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import security
+from app.contract import install_contract, operation_id
 from app.db.bootstrap import bootstrap_admin
 from app.db.embedded import release_embedded
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
@@ -21,7 +22,7 @@ from app.fhir_http import FhirOutcomeMiddleware, install_fhir_handlers
 from app.interop import ucum
 from app.interop.fhir import invariants
 from app.middleware import RequestContextMiddleware
-from app.problems import Problem, install_problem_handlers
+from app.problems import install_problem_handlers
 from app.routers import ROUTERS
 from app.services.delivery import DeliveryWorker
 from app.settings import Settings, get_settings
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     install_problem_handlers(app)
     install_fhir_handlers(app)
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(FhirOutcomeMiddleware)  # outermost: /fhir errors as OperationOutcome
     for router in ROUTERS:
         app.include_router(router)
-    _register_problem_schema(app)
+    install_contract(app)
     return app
 
 
@@ -117,21 +119,6 @@ async def _prepare_database(
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-def _register_problem_schema(app: FastAPI) -> None:
-    original = app.openapi
-
-    def openapi():  # type: ignore[no-untyped-def]
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
-            Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        )
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

@@ -21,7 +21,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import idempotency
+from app import conditional, idempotency
 from app.db.durability import must_commit_on_error
 from app.db.errors import (
     data_management_refusal,
@@ -160,6 +160,8 @@ class RequestContextMiddleware:
         if isinstance(idem, Captured):
             return idem
         captured = await self._run_app(scope, body)
+        if_none_match = _header(scope, b"if-none-match")
+        captured = conditional.not_modified(scope["method"], if_none_match, captured) or captured
         if captured.status >= 400:
             if must_commit_on_error(db):
                 await db.commit()
@@ -197,7 +199,8 @@ class RequestContextMiddleware:
     @staticmethod
     async def _send(send: Send, response: Captured, request_id: str) -> None:
         headers = [(k, v) for k, v in response.headers if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(response.body)).encode()))
+        if response.status != 304:  # a 304 has no body, and no length of its own to state
+            headers.append((b"content-length", str(len(response.body)).encode()))
         headers.append((b"x-request-id", request_id.encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": bytes(response.body)})

@@ -9,8 +9,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from app.db.errors import (
     data_management_refusal,
@@ -43,6 +44,11 @@ TITLES = {
 }
 
 
+def problem_slug(status: int) -> str:
+    """The problem type of a status: one per kind of error."""
+    return TITLES.get(status, "error").lower().replace(" ", "-")
+
+
 class ProblemFieldError(BaseModel):
     field: str
     message: str
@@ -51,7 +57,12 @@ class ProblemFieldError(BaseModel):
 class Problem(BaseModel):
     """The body of every error response (documented on every route)."""
 
-    type: str
+    type: str = Field(
+        description="One URI per kind of error: the prefix "
+        + TYPE_PREFIX
+        + " and the title in kebab case (`invalid-data` for every 422, `conflict` for 409,"
+        " ...); `not-exportable` and `oauth-<error>` are the only others."
+    )
     title: str
     status: int
     detail: str
@@ -74,7 +85,7 @@ class ProblemError(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-        self.slug = slug or TITLES.get(status, "error").lower().replace(" ", "-")
+        self.slug = slug or problem_slug(status)
         self.errors = list(errors)
         self.headers = headers or {}
 
@@ -83,7 +94,7 @@ def problem_body(
     status: int, detail: str, *, slug: str | None = None, errors: Sequence[FieldError] = ()
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "type": TYPE_PREFIX + (slug or TITLES.get(status, "error").lower().replace(" ", "-")),
+        "type": TYPE_PREFIX + (slug or problem_slug(status)),
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
@@ -141,15 +152,28 @@ async def _on_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = validation_field_errors(exc)
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    return problem_response(422, detail, slug="validation-error", errors=errors)
+    return problem_response(422, detail, errors=errors)
 
 
-async def _on_http(_: Request, exc: Exception) -> JSONResponse:
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No such resource"
-    return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return problem_response(exc.status_code, detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every method of the path: the router's 405 names only the first route that matched
+    the path, so `Allow` would omit GET where GET and POST are separate routes."""
+    document = request.app.openapi()
+    for template, item in document.get("paths", {}).items():
+        if compile_path(template)[0].fullmatch(request.url.path):
+            return ", ".join(sorted(m.upper() for m in item))
+    return None
 
 
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -449,9 +449,19 @@ class Setup:
     async def eligible_many(self, n: int, consent: bool) -> list[str]:
         return list(await asyncio.gather(*[self.eligible(consent) for _ in range(n)]))
 
+    async def all_lists(self) -> list[dict[str, Any]]:
+        """Every allocation list, page by page ({items, total, limit, offset})."""
+        lists: list[dict[str, Any]] = []
+        while True:
+            params = {"limit": 100, "offset": len(lists)}
+            r = await self.c.get("/api/v1/randomization/lists", params=params, headers=self.admin)
+            page = r.json()
+            lists += page["items"]
+            if len(lists) >= page["total"] or not page["items"]:
+                return lists
+
     async def new_list(self) -> None:
-        r = await self.c.get("/api/v1/randomization/lists", headers=self.admin)
-        for lst in r.json():
+        for lst in await self.all_lists():
             if lst["active"]:
                 await self.post(
                     f"/api/v1/randomization/lists/{lst['id']}/deactivate",

@@ -127,11 +127,24 @@ async def randomize(
     return dict(r.json())
 
 
+async def all_items(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every item of a list, page by page (each list answers {items, total, limit, offset})."""
+    items: list[dict[str, Any]] = []
+    while True:
+        r = await client.get(url, params={"limit": 100, "offset": len(items)}, headers=headers)
+        assert r.status_code == 200, r.text
+        page = r.json()
+        items += page["items"]
+        if len(items) >= page["total"] or not page["items"]:
+            return items
+
+
 async def new_allocation_list(
     client: httpx.AsyncClient, admin: dict[str, str], **body: Any
 ) -> dict[str, Any]:
-    lists = (await client.get("/api/v1/randomization/lists", headers=admin)).json()
-    for lst in lists:
+    for lst in await all_items(client, "/api/v1/randomization/lists", admin):
         if lst["active"]:
             r = await client.post(
                 f"/api/v1/randomization/lists/{lst['id']}/deactivate",

@@ -72,6 +72,7 @@ async def logout(session: SessionDep, principal: AnyUser) -> Response:
 
 @router.post("/sites", status_code=201, responses=error_responses(401, 403, 409))
 async def create_site(data: SiteIn, session: SessionDep, _: Admin) -> SiteOut:
+    """Create a site (code and name); 409 when the code is taken."""
     return SiteOut.model_validate(await access.create_site(session, data))
 
 
@@ -100,6 +101,7 @@ async def update_site(
 
 @router.get("/sites", responses=error_responses(401, 403))
 async def list_sites(session: SessionDep, _: AnyUser, page: PageDep) -> PageOut[SiteOut]:
+    """Every site, by code."""
     sites, total = await access.list_sites(session, page.limit, page.offset)
     return PageOut[SiteOut](
         items=[SiteOut.model_validate(s) for s in sites],
@@ -111,12 +113,15 @@ async def list_sites(session: SessionDep, _: AnyUser, page: PageDep) -> PageOut[
 
 @router.post("/users", status_code=201, responses=error_responses(401, 403, 409))
 async def create_user(data: UserIn, session: SessionDep, _: Admin) -> UserOut:
+    """Create a user with a role (site-bound roles need `site_code`); 409 when the
+    username is taken."""
     user, site_code = await access.create_user(session, data)
     return access.user_out(user, site_code)
 
 
 @router.get("/users", responses=error_responses(401, 403))
 async def list_users(session: SessionDep, _: Admin, page: PageDep) -> PageOut[UserOut]:
+    """Every user with role and site."""
     rows, total = await access.list_users(session, page.limit, page.offset)
     items = [access.user_out(u, code) for u, code in rows]
     return PageOut[UserOut](items=items, total=total, limit=page.limit, offset=page.offset)
@@ -126,6 +131,7 @@ async def list_users(session: SessionDep, _: Admin, page: PageDep) -> PageOut[Us
 async def get_user(
     user_id: uuid.UUID, session: SessionDep, _: Admin, response: Response
 ) -> UserOut:
+    """One user with role, site and active flag."""
     user, site_code = await access.get_user(session, user_id)
     response.headers["ETag"] = etag(user.version)
     return access.user_out(user, site_code)

@@ -22,7 +22,7 @@ AnchorHash = Annotated[
 
 
 @router.get("", responses=error_responses(401, 403))
-async def audit_trail(
+async def list_audit_trail(
     session: SessionDep,
     principal: AuditReader,
     page: PageDep,
@@ -46,7 +46,7 @@ async def audit_trail(
 
 
 @router.get("/verify", responses=error_responses(401, 403))
-async def verify(
+async def verify_audit_chain(
     session: SessionDep,
     _: AuditReader,
     anchor_id: Annotated[

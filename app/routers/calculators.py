@@ -35,7 +35,9 @@ def _missing(key: str) -> FieldError:
 
 
 @router.post("/cossh-aclf-ii", responses=error_responses(401, 403))
-async def cossh(data: CalculatorCosshIn, _: AnyUser) -> CosshOut:
+async def calculate_cossh_aclf(data: CalculatorCosshIn, _: AnyUser) -> CosshOut:
+    """COSSH-ACLF II from age, HE grade and labs (INR, neutrophils, bilirubin, urea or
+    urea_nitrogen), by the same code as the stored scores; nothing is recorded."""
     labs = canonical(data.labs)
     _require(labs, ("inr", "neutrophils", "total_bilirubin", "urea"))
     result = cossh_aclf_ii(
@@ -50,7 +52,9 @@ async def cossh(data: CalculatorCosshIn, _: AnyUser) -> CosshOut:
 
 
 @router.post("/child-pugh", responses=error_responses(401, 403))
-async def child_pugh_score(data: CalculatorChildPughIn, _: AnyUser) -> ChildPughOut:
+async def calculate_child_pugh(data: CalculatorChildPughIn, _: AnyUser) -> ChildPughOut:
+    """Child-Pugh score and class from labs (bilirubin, albumin, INR), ascites and HE
+    grade, by the same code as the stored scores; nothing is recorded."""
     labs = canonical(data.labs)
     _require(labs, ("total_bilirubin", "albumin", "inr"))
     result = child_pugh(
@@ -64,5 +68,6 @@ async def child_pugh_score(data: CalculatorChildPughIn, _: AnyUser) -> ChildPugh
 
 
 @router.post("/symptom-score", responses=error_responses(401, 403))
-async def symptoms(data: SymptomsIn, _: AnyUser) -> SymptomOut:
+async def calculate_symptom_score(data: SymptomsIn, _: AnyUser) -> SymptomOut:
+    """The clinical symptom score (five items, each 0-3); nothing is recorded."""
     return SymptomOut.model_validate(score_json(symptom_score(**data.model_dump())))

@@ -12,13 +12,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", responses=error_responses())
-async def health() -> dict[str, str]:
+async def get_health() -> dict[str, str]:
     """The process is alive (does not touch the database)."""
     return {"status": "ok"}
 
 
 @router.get("/ready", responses=error_responses(503))
-async def ready(request: Request) -> JSONResponse:
+async def get_readiness(request: Request) -> JSONResponse:
     """The database answers (to the app role) and its schema is at the latest migration."""
     state = request.app.state
     at_head = await database_ready(state.engine, state.settings.db_app_role)

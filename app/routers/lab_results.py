@@ -75,6 +75,7 @@ async def get_lab_result(
     principal: ParticipantReader,
     response: Response,
 ) -> LabResultOut:
+    """One lab result: as entered, and in the analyte's canonical unit."""
     out = await lab_results.get_result(session, principal, participant_id, result_id)
     response.headers["ETag"] = etag(out.version)
     return out

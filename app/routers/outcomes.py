@@ -8,9 +8,10 @@ from fastapi import APIRouter, Response
 
 from app.auth import OutcomeWriter, ParticipantReader
 from app.db.models import Outcome, Participant
-from app.deps import SessionDep
+from app.deps import PageDep, SessionDep, page_of
 from app.domain.study_days import study_day
 from app.problems import error_responses
+from app.schemas.common import PageOut
 from app.schemas.outcomes import OutcomeIn, OutcomeOut
 from app.services import outcomes as service
 
@@ -58,10 +59,10 @@ async def record_outcome(
 
 @router.get("/participants/{participant_id}/outcomes", responses=error_responses(401, 403, 404))
 async def list_outcomes(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
-) -> list[OutcomeOut]:
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, page: PageDep
+) -> PageOut[OutcomeOut]:
     """The participant's recorded outcomes, oldest first (`status` is the current status)."""
     outcomes, participant, allocation = await service.list_for(session, principal, participant_id)
     if allocation is None:
-        return []
-    return [_out(o, participant, allocation.day1) for o in outcomes]
+        return page_of([], page)
+    return page_of([_out(o, participant, allocation.day1) for o in outcomes], page)

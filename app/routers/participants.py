@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from app.auth import ClinicalWriter, ParticipantReader
 from app.db.repositories import participants as repo
-from app.deps import DbDep, IfMatchDep, PageDep, SessionDep
+from app.deps import DbDep, IfMatchDep, PageDep, SessionDep, page_of
 from app.problems import error_responses
 from app.responses import json_response
 from app.schemas.common import PageOut
@@ -93,6 +93,8 @@ async def list_participants(
 async def get_participant(
     participant_id: uuid.UUID, db: DbDep, principal: ParticipantReader
 ) -> Response:
+    """The participant view: status, site, consent, eligibility, arm and Day 1.
+    Another site's participant answers 404 to a site-bound role."""
     out = await participant_view.read(db, principal, participant_id)
     return json_response(out, headers={"ETag": etag(out.version)})
 
@@ -130,10 +132,13 @@ async def screen_participant(
 
 @router.get("/participants/{participant_id}/screening", responses=error_responses(401, 403, 404))
 async def list_participant_screenings(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
-) -> list[ScreeningOut]:
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, page: PageDep
+) -> PageOut[ScreeningOut]:
+    """Every screening of the participant, oldest first, each with its decision and
+    reasons."""
     participant = await service.visible(session, principal, participant_id)
-    return [screening_out(s, participant) for s in await repo.screenings(session, participant.id)]
+    rows = await repo.screenings(session, participant.id)
+    return page_of([screening_out(s, participant) for s in rows], page)
 
 
 @router.get("/screenings", responses=error_responses(401, 403))
@@ -163,6 +168,7 @@ async def list_screenings(
 async def record_consent(
     participant_id: uuid.UUID, data: ConsentIn, session: SessionDep, principal: ClinicalWriter
 ) -> ConsentOut:
+    """Record the signed informed consent (date and form version); 409 once recorded."""
     record = await service.consent(session, principal, participant_id, data)
     return ConsentOut(
         consent_date=record.consent_date,

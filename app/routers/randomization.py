@@ -7,9 +7,10 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.auth import AllocationAdmin, ParticipantReader, Randomizer
-from app.deps import DbDep, SessionDep
+from app.deps import DbDep, PageDep, SessionDep, page_of
 from app.problems import error_responses
 from app.responses import json_response
+from app.schemas.common import PageOut
 from app.schemas.randomization import (
     AllocationListIn,
     AllocationListOut,
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["randomization"])
 
 
 @router.post("/randomization/lists", status_code=201, responses=error_responses(401, 403, 409))
-async def create_list(
+async def create_randomization_list(
     data: AllocationListIn, session: SessionDep, principal: AllocationAdmin
 ) -> AllocationListOut:
     """Generate the concealed permuted-block list; only one list is active at a time."""
@@ -32,24 +33,32 @@ async def create_list(
 
 
 @router.get("/randomization/lists", responses=error_responses(401, 403))
-async def list_lists(session: SessionDep, _: AllocationAdmin) -> list[AllocationListOut]:
-    return await service.all_lists(session)
+async def list_randomization_lists(
+    session: SessionDep, _: AllocationAdmin, page: PageDep
+) -> PageOut[AllocationListOut]:
+    """Every allocation list, the active one included, with its commitment hash."""
+    items, total = await service.lists_page(session, page.limit, page.offset)
+    return PageOut(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/randomization/lists/{list_id}", responses=error_responses(401, 403, 404))
-async def get_list(
+async def get_randomization_list(
     list_id: uuid.UUID, session: SessionDep, _: AllocationAdmin
 ) -> AllocationListOut:
+    """One allocation list: size, block sizes, commitment hash, active or retired."""
     return await service.get_list(session, list_id)
 
 
 @router.get("/randomization/lists/{list_id}/slots", responses=error_responses(401, 403, 404))
-async def list_slots(list_id: uuid.UUID, session: SessionDep, _: AllocationAdmin) -> list[SlotOut]:
-    return await service.slots(session, list_id)
+async def list_randomization_slots(
+    list_id: uuid.UUID, session: SessionDep, _: AllocationAdmin, page: PageDep
+) -> PageOut[SlotOut]:
+    """The list's slots in sequence order, with the participant each one allocated."""
+    return page_of(await service.slots(session, list_id), page)
 
 
 @router.post("/randomization/lists/{list_id}/verify", responses=error_responses(401, 403, 404))
-async def verify_list(
+async def verify_randomization_list(
     list_id: uuid.UUID, session: SessionDep, _: AllocationAdmin
 ) -> ListVerificationOut:
     """Re-derive the list from its stored seed and compare with the commitment and slots."""
@@ -67,7 +76,7 @@ async def verify_list(
     "/randomization/lists/{list_id}/deactivate",
     responses=error_responses(401, 403, 404, 409),
 )
-async def deactivate_list(
+async def deactivate_randomization_list(
     list_id: uuid.UUID, data: DeactivateIn, session: SessionDep, _: AllocationAdmin
 ) -> AllocationListOut:
     """Retire the active list (with a reason, audited); its used slots stay as they are."""
@@ -84,7 +93,9 @@ async def deactivate_list(
         **error_responses(401, 403, 404, 409),
     },
 )
-async def randomize(participant_id: uuid.UUID, db: DbDep, principal: Randomizer) -> Response:
+async def randomize_participant(
+    participant_id: uuid.UUID, db: DbDep, principal: Randomizer
+) -> Response:
     """Allocate the lowest unused slot; repeating the call returns the same allocation (200).
     Site roles are not shown the slot's sequence number (allocation concealment)."""
     earlier = await service.earlier_allocation(db, principal, participant_id)
@@ -98,7 +109,9 @@ async def randomize(participant_id: uuid.UUID, db: DbDep, principal: Randomizer)
 @router.get(
     "/participants/{participant_id}/randomization", responses=error_responses(401, 403, 404)
 )
-async def get_allocation(
+async def get_randomization(
     participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
 ) -> RandomizationOut:
+    """The participant's allocation: arm, Day 1 and (for roles that may see it) the
+    sequence number; 404 before randomization."""
     return await service.allocation_of(session, principal, participant_id)

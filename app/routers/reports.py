@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import ReportReader
@@ -27,15 +25,17 @@ CSV = "text/csv"
         **error_responses(401, 403),
     },
 )
-async def endpoints_report(
+async def get_endpoints_report(
     session: SessionDep,
     _: ReportReader,
-    accept: Annotated[str | None, Header(description="application/json or text/csv")] = None,
+    request: Request,
 ) -> EndpointsReportOut | Response:
-    """SPEC §1 endpoints by randomized arm (ITT); `Accept: text/csv` for one row per arm and
-    measure."""
+    """SPEC §1 endpoints by randomized arm (ITT).
+
+    Content negotiation: `Accept: text/csv` answers one CSV row per arm and measure
+    (`text/csv`, as an attachment); any other Accept answers JSON."""
     report = await service.endpoints(session)
-    if accept and CSV in accept.lower():
+    if CSV in request.headers.get("accept", "").lower():
         return Response(
             service.endpoints_csv(report),
             media_type="text/csv; charset=utf-8",
@@ -47,9 +47,15 @@ async def endpoints_report(
 @router.get(
     "/endpoints/km.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}, **error_responses(401, 403)},
+    responses={
+        200: {
+            "description": "The plot as a PNG image",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **error_responses(401, 403),
+    },
 )
-async def kaplan_meier_plot(session: SessionDep, _: ReportReader) -> Response:
+async def get_kaplan_meier_plot(session: SessionDep, _: ReportReader) -> Response:
     """Kaplan-Meier overall survival per arm (step curves; censorings marked '+')."""
     cohort = await service.cohort(session)
     png = await run_in_threadpool(report_plots.km_png, cohort.records)
@@ -57,13 +63,13 @@ async def kaplan_meier_plot(session: SessionDep, _: ReportReader) -> Response:
 
 
 @router.get("/consort", responses=error_responses(401, 403))
-async def consort_report(session: SessionDep, _: ReportReader) -> ConsortOut:
+async def get_consort_report(session: SessionDep, _: ReportReader) -> ConsortOut:
     """CONSORT flow counts: assessed, excluded with reasons, allocated, received, lost,
     discontinued, analysed (ITT)."""
     return await consort.consort(session)
 
 
 @router.get("/safety", responses=error_responses(401, 403))
-async def safety_report(session: SessionDep, _: ReportReader) -> SafetyReportOut:
+async def get_safety_report(session: SessionDep, _: ReportReader) -> SafetyReportOut:
     """Per arm: participants with an AE / SAE, events by CTCAE grade, SUSARs, deaths."""
     return await safety.safety(session)

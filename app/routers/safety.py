@@ -47,6 +47,7 @@ async def record_adverse_event(
 async def list_participant_adverse_events(
     participant_id: uuid.UUID, session: SessionDep, principal: SafetyReader, page: PageDep
 ) -> PageOut[AdverseEventOut]:
+    """The participant's adverse events, by awareness time."""
     items, total = await service.list_for_participant(
         session,
         principal,
@@ -66,6 +67,7 @@ async def get_adverse_event(
     principal: SafetyReader,
     response: Response,
 ) -> AdverseEventOut:
+    """One adverse event with its derived `susar` flag and reporting clocks."""
     event, participant = await service.visible_event(session, principal, participant_id, ae_id)
     response.headers["ETag"] = etag(event.version)
     return await service.one_out(session, event, participant)

@@ -103,6 +103,7 @@ async def create_client(
 async def list_clients(
     session: SessionDep, _: Admin, page: PageDep
 ) -> PageOut[IntegrationClientOut]:
+    """Every registered client-credentials integration, newest first."""
     rows, total = await service.list_clients(session, page.limit, page.offset)
     items = [service.client_out(r, get_settings()) for r in rows]
     return PageOut[IntegrationClientOut](
@@ -118,6 +119,7 @@ async def list_clients(
 async def get_client(
     client_id: uuid.UUID, session: SessionDep, _: Admin, response: Response
 ) -> IntegrationClientOut:
+    """One integration client with its JWKS, scopes and integration user."""
     row = await service.get(session, client_id)
     response.headers["ETag"] = etag(row[0].version)
     return service.client_out(row, get_settings())

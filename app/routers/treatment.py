@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from app.auth import ClinicalWriter, ParticipantReader
 from app.db.repositories import treatment as repo
-from app.deps import DbDep, IfMatchDep, PageDep, SessionDep
+from app.deps import DbDep, IfMatchDep, PageDep, SessionDep, page_of
 from app.problems import error_responses
 from app.responses import json_response
 from app.schemas.common import PageOut
@@ -41,10 +41,10 @@ VISITS = "/participants/{participant_id}/visits"
 
 @router.get(DOSES, responses=error_responses(401, 403, 404))
 async def list_doses(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
-) -> list[DoseOut]:
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, page: PageDep
+) -> PageOut[DoseOut]:
     """Every dose recorded (given or not administered), by dose number, with deviations."""
-    return await dosing.list_doses(session, principal, participant_id)
+    return page_of(await dosing.list_doses(session, principal, participant_id), page)
 
 
 @router.post(
@@ -76,6 +76,7 @@ async def get_dose(
     principal: ParticipantReader,
     response: Response,
 ) -> DoseOut:
+    """One dose with its deviations."""
     out = await dosing.get_dose(session, principal, participant_id, dose_id)
     response.headers["ETag"] = etag(out.version)
     return out
@@ -103,7 +104,7 @@ async def correct_dose(
 @router.get(
     "/participants/{participant_id}/dosing-schedule", responses=error_responses(401, 403, 404)
 )
-async def dosing_schedule(
+async def get_dosing_schedule(
     participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
 ) -> DosingScheduleOut:
     """Each dose's target day and date, window, status, and the next dose to give."""
@@ -152,6 +153,7 @@ async def get_visit(
     principal: ParticipantReader,
     response: Response,
 ) -> VisitOut:
+    """One follow-up visit with its scores and deviations."""
     out = await visits.get_visit(session, principal, participant_id, visit_id)
     response.headers["ETag"] = etag(out.version)
     return out
@@ -177,11 +179,12 @@ async def correct_visit(
 
 
 @router.get("/participants/{participant_id}/scores", responses=error_responses(401, 403, 404))
-async def score_series(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
-) -> list[ScoreAssessmentOut]:
+async def list_scores(
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, page: PageDep
+) -> PageOut[ScoreAssessmentOut]:
     """Baseline (screening) first, then each visit by day, with change from baseline."""
-    return await score_series_service.score_series(session, principal, participant_id)
+    series = await score_series_service.score_series(session, principal, participant_id)
+    return page_of(series, page)
 
 
 # --- protocol deviations -------------------------------------------------------------------------

@@ -69,6 +69,7 @@ async def get_treatment(
     principal: ParticipantReader,
     response: Response,
 ) -> TreatmentOut:
+    """One standard medical treatment record."""
     out = await treatments.get_treatment(session, principal, participant_id, treatment_id)
     response.headers["ETag"] = etag(out.version)
     return out

@@ -52,6 +52,7 @@ async def create_webhook(
 
 @router.get("/webhooks", operation_id="listWebhooks", responses=error_responses(401, 403))
 async def list_webhooks(session: SessionDep, _: Admin, page: PageDep) -> PageOut[WebhookOut]:
+    """Every subscription, active or not, oldest first; secrets are never shown again."""
     items, total = await service.list_subscriptions(session, page.limit, page.offset)
     return PageOut[WebhookOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -62,6 +63,7 @@ async def list_webhooks(session: SessionDep, _: Admin, page: PageDep) -> PageOut
 async def get_webhook(
     webhook_id: uuid.UUID, session: SessionDep, _: Admin, response: Response
 ) -> WebhookOut:
+    """One subscription: its URL, events, site filter and whether it is active (no secret)."""
     shown = service.out(await service.get(session, webhook_id))
     response.headers["ETag"] = etag(shown.version)
     return shown

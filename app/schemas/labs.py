@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field
 
 from app.domain.analytes import ANALYTE_KEYS
 from app.schemas.common import AnswersQuery, InputModel, OutputModel, Reason, Text
+from app.schemas.published import CategoryCode
 
 LabValue = Annotated[Decimal, Field(allow_inf_nan=False, examples=[42])]
 AnalyteKey = Annotated[
@@ -71,7 +72,7 @@ class LabResultOut(OutputModel):
     id: uuid.UUID
     participant_id: uuid.UUID
     analyte: str
-    category: str = Field(description="liver, coagulation, inflammation or other")
+    category: CategoryCode = Field(description="liver, coagulation, inflammation or other")
     value: float = Field(description="as entered")
     unit: str = Field(description="as entered (UCUM)")
     canonical_value: float = Field(description="in canonical_unit, rounded to 4 decimals")

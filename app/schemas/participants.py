@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from app.domain.protocol import EARLIEST_DATE_OF_BIRTH
 from app.schemas.access import Code
 from app.schemas.common import InputModel, OutputModel, QuantityIn, Reason, Text
+from app.schemas.published import LabsIn, LabValuesOut, ScoresOut
 
 Sex = Literal["male", "female"]
 Ascites = Literal["none", "mild", "moderate_severe"]
@@ -83,7 +84,7 @@ class ParticipantOut(OutputModel):
 
 class ScreeningIn(InputModel):
     assessment_date: date
-    labs: dict[str, QuantityIn] | None = Field(
+    labs: LabsIn | None = Field(
         default=None,
         description="keyed by the analytes of SPEC §7, each {value, unit}; stored as lab results"
         " (source screening). Absent: the latest result of each analyte needed collected on"
@@ -117,10 +118,10 @@ class ScreeningOut(OutputModel):
     assessment_date: date
     eligible: bool
     reasons: list[str]
-    scores: dict[str, Any]
+    scores: ScoresOut
     status: str
     age_years: int
-    labs: dict[str, Any]
+    labs: LabValuesOut
 
 
 class ConsentIn(InputModel):
@@ -131,11 +132,11 @@ class ConsentIn(InputModel):
 class CalculatorCosshIn(InputModel):
     age: int = Field(ge=0, le=130)
     he_grade: int = Field(ge=0, le=4)
-    labs: dict[str, QuantityIn]
+    labs: LabsIn
 
 
 class CalculatorChildPughIn(InputModel):
-    labs: dict[str, QuantityIn]
+    labs: LabsIn
     ascites: Ascites
     he_grade: int = Field(ge=0, le=4)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 from pydantic import Field
 
@@ -10,6 +12,13 @@ from app.schemas.common import OutputModel
 from app.schemas.locks import DataLockOut
 
 DATA_LOCK = "whether the data were locked for the final analysis (study lock), and when"
+
+
+class _ByArm(OutputModel):
+    """The two arms as named fields (a typed client sees `control` and `exosome`)."""
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        yield from ((arm, getattr(self, arm)) for arm in ("control", "exosome"))
 
 
 class EstimateOut(OutputModel):
@@ -37,9 +46,14 @@ class ArmEndpointsOut(OutputModel):
     )
 
 
+class EndpointArmsOut(_ByArm):
+    control: ArmEndpointsOut
+    exosome: ArmEndpointsOut
+
+
 class EndpointsReportOut(OutputModel):
     as_of: date
-    arms: dict[str, ArmEndpointsOut]
+    arms: EndpointArmsOut
     logrank_p: float | None = Field(description="two-sided log-rank, control vs exosome")
     adverse_outcome_4w_p: float | None = Field(
         description="two-sided Fisher exact p, adverse outcome by week 4, control vs exosome"
@@ -89,11 +103,16 @@ class ConsortArmOut(OutputModel):
     excluded_from_analysis: int
 
 
+class ConsortArmsOut(_ByArm):
+    control: ConsortArmOut
+    exosome: ConsortArmOut
+
+
 class ConsortOut(OutputModel):
     assessed_for_eligibility: int
     excluded: ExcludedOut
     randomized: int
-    arms: dict[str, ConsortArmOut]
+    arms: ConsortArmsOut
     definitions: dict[str, str]
     data_lock: DataLockOut = Field(description=DATA_LOCK)
 
@@ -126,10 +145,13 @@ class SafetyExclusionsOut(OutputModel):
     exosome_participants_never_dosed: int
 
 
+class SafetyArmsOut(_ByArm):
+    control: SafetyGroupOut
+    exosome: SafetyGroupOut
+
+
 class SafetyReportOut(OutputModel):
-    arms: dict[str, SafetyGroupOut] = Field(
-        description="treatment-emergent events over each arm's safety set"
-    )
+    arms: SafetyArmsOut = Field(description="treatment-emergent events over each arm's safety set")
     excluded: SafetyExclusionsOut
     not_randomized: SafetyGroupOut = Field(
         description="events of participants never randomized (screening period)"

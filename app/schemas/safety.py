@@ -13,6 +13,13 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from app.schemas.common import AnswersQuery, InputModel, OutputModel, Reason, Text
+from app.schemas.published import (
+    ActionTakenCode,
+    AeOutcomeCode,
+    ExpectednessCode,
+    RelatednessCode,
+    SeriousnessCode,
+)
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
 
@@ -24,20 +31,22 @@ class AdverseEventIn(InputModel):
     end_date: date | None = None
     ctcae_grade: int = Field(description="CTCAE v5 grade 1-5 (5 = death related to the AE)")
     serious: bool
-    seriousness_criteria: list[Code] = Field(
+    seriousness_criteria: list[SeriousnessCode] = Field(
         default_factory=list,
         max_length=6,
         description="death, life_threatening, hospitalization, disability, "
         "congenital_anomaly, important_medical_event",
     )
-    relatedness: Code = Field(description="not_related, unlikely, possible, probable, definite")
-    expectedness: Code = Field(description="expected, unexpected")
-    action_taken: Code | None = Field(
+    relatedness: RelatednessCode = Field(
+        description="not_related, unlikely, possible, probable, definite"
+    )
+    expectedness: ExpectednessCode = Field(description="expected, unexpected")
+    action_taken: ActionTakenCode | None = Field(
         default=None,
         description="with the study drug: none, interrupted, dose_not_given, withdrawn, "
         "not_applicable",
     )
-    outcome: Code = Field(
+    outcome: AeOutcomeCode = Field(
         description="recovered, recovering, not_recovered, recovered_with_sequelae, fatal, unknown"
     )
     aware_at: datetime = Field(description="when the site learned of the event (with offset)")
@@ -53,11 +62,11 @@ class AdverseEventPatch(AnswersQuery):
     end_date: date | None = None
     ctcae_grade: int | None = None
     serious: bool | None = None
-    seriousness_criteria: list[Code] | None = Field(default=None, max_length=6)
-    relatedness: Code | None = None
-    expectedness: Code | None = None
-    action_taken: Code | None = None
-    outcome: Code | None = None
+    seriousness_criteria: list[SeriousnessCode] | None = Field(default=None, max_length=6)
+    relatedness: RelatednessCode | None = None
+    expectedness: ExpectednessCode | None = None
+    action_taken: ActionTakenCode | None = None
+    outcome: AeOutcomeCode | None = None
     aware_at: datetime | None = Field(
         default=None,
         description="the first awareness is never changed: only its current value is accepted",
@@ -99,11 +108,11 @@ class AdverseEventOut(OutputModel):
     end_date: date | None
     ctcae_grade: int
     serious: bool
-    seriousness_criteria: list[str]
-    relatedness: str
-    expectedness: str
-    action_taken: str | None
-    outcome: str
+    seriousness_criteria: list[SeriousnessCode]
+    relatedness: RelatednessCode
+    expectedness: ExpectednessCode
+    action_taken: ActionTakenCode | None
+    outcome: AeOutcomeCode
     aware_at: datetime = Field(description="the site's first awareness (never changed)")
     serious_aware_at: datetime | None = Field(
         description="when the site knew the event was serious (= aware_at when recorded serious)"

@@ -14,11 +14,11 @@ from app.schemas.common import (
     AnswersQuery,
     InputModel,
     OutputModel,
-    QuantityIn,
     Reason,
     Text,
 )
 from app.schemas.participants import Ascites, SymptomsIn
+from app.schemas.published import LabsIn, LabValuesOut, ScoreChangesOut, ScoresOut
 
 DoseStatus = Literal["given", "not_administered"]
 VitalStatus = Literal["alive", "dead"]
@@ -145,7 +145,7 @@ class VisitIn(InputModel):
     visit_day: int = Field(examples=[4], description="4, 7, 10, 13, 28 or 84")
     visit_date: date
     vital_status: VitalStatus
-    labs: dict[str, QuantityIn] | None = Field(
+    labs: LabsIn | None = Field(
         default=None,
         description="keyed by the analytes of SPEC §7, each {value, unit}; stored as lab"
         " results (source visit). Absent: the latest result of each analyte the scores need"
@@ -171,7 +171,7 @@ class VisitPatch(AnswersQuery):
 
     visit_date: date | None = None
     vital_status: VitalStatus | None = None
-    labs: dict[str, QuantityIn] | None = Field(
+    labs: LabsIn | None = Field(
         default=None,
         description="replaces all labs (and the visit's lab results); null: take the results"
         " collected on visit_date",
@@ -190,12 +190,12 @@ class VisitOut(OutputModel):
     visit_date: date
     study_day: int
     vital_status: VitalStatus
-    labs: dict[str, Any]
+    labs: LabValuesOut
     he_grade: int | None
     ascites: str | None
     symptoms: dict[str, Any] | None
     age_years: int = Field(description="completed years on the visit date (used by the scores)")
-    scores: dict[str, Any]
+    scores: ScoresOut
     deviation_reason: str | None
     deviation: DeviationOut | None
     deviations: list[DeviationOut]
@@ -212,7 +212,12 @@ class VisitSlotOut(OutputModel):
     window_end: date
     status: Literal["upcoming", "due", "overdue", "completed", "missed", "not_applicable"]
     visit_date: date | None
-    visit_id: uuid.UUID | None = None
+    visit_id: uuid.UUID | None = Field(
+        default=None, description="the recorded visit (GET …/visits/{visit_id}); null for baseline"
+    )
+    screening_id: uuid.UUID | None = Field(
+        default=None, description="baseline only: the screening that is the baseline assessment"
+    )
 
 
 class VisitsOut(OutputModel):
@@ -231,7 +236,7 @@ class ScoreAssessmentOut(OutputModel):
     date: dt.date
     source: Literal["screening", "visit"]
     record_id: uuid.UUID
-    scores: dict[str, dict[str, Any]] = Field(
+    scores: ScoreChangesOut = Field(
         description="{name: {score, change_from_baseline, version, ...}}; change is null when"
         " the baseline lacks that score"
     )

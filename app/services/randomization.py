@@ -193,8 +193,12 @@ async def list_out(session: AsyncSession, record: AllocationList) -> AllocationL
     )
 
 
-async def all_lists(session: AsyncSession) -> list[AllocationListOut]:
-    return [await list_out(session, r) for r in await repo.all_lists(session)]
+async def lists_page(
+    session: AsyncSession, limit: int, offset: int
+) -> tuple[list[AllocationListOut], int]:
+    """Oldest first; only the page's lists are counted out."""
+    records = await repo.all_lists(session)
+    return [await list_out(session, r) for r in records[offset : offset + limit]], len(records)
 
 
 async def get_list(session: AsyncSession, list_id: uuid.UUID) -> AllocationListOut:

@@ -314,11 +314,8 @@ async def visits_with_schedule(
             window_end=s.window_end,
             status=s.status,
             visit_date=s.visit_date,
-            visit_id=(
-                by_day[s.visit_day].id
-                if s.visit_day is not None and s.visit_day in by_day
-                else (baseline.id if s.visit_day is None and baseline else None)
-            ),
+            visit_id=by_day[s.visit_day].id if s.visit_day in by_day else None,
+            screening_id=baseline.id if s.visit_day is None and baseline else None,
         )
         for s in slots
     ]

@@ -11,7 +11,7 @@ from collections import Counter
 
 import httpx
 
-from tests.helpers import make_actor, make_eligible, make_site, new_allocation_list
+from tests.helpers import all_items, make_actor, make_eligible, make_site, new_allocation_list
 
 
 async def test_concurrent_randomization_is_exact_across_workers(client, admin_headers, server):
@@ -40,11 +40,11 @@ async def test_concurrent_randomization_is_exact_across_workers(client, admin_he
         arms_seen.setdefault(body["participant_id"], set()).add(body["arm"])
     assert all(len(v) == 1 for v in arms_seen.values()), "a participant got two arms"
 
-    slots = await client.get(
-        f"/api/v1/randomization/lists/{(await _active_list(client, admin_headers))['id']}/slots",
-        headers=admin_headers,
+    active = await _active_list(client, admin_headers)
+    slots = await all_items(
+        client, f"/api/v1/randomization/lists/{active['id']}/slots", admin_headers
     )
-    taken = {s["participant_id"]: (s["sequence_number"], s["arm"]) for s in slots.json()}
+    taken = {s["participant_id"]: (s["sequence_number"], s["arm"]) for s in slots}
     assert set(taken) == {p["id"] for p in participants}, "a slot unused or used twice"
     assert sorted(seq for seq, _ in taken.values()) == list(range(1, 21))
     assert all(taken[pid][1] in arms for pid, arms in arms_seen.items())
@@ -56,7 +56,7 @@ async def test_concurrent_randomization_is_exact_across_workers(client, admin_he
 
 
 async def _active_list(client, admin_headers) -> dict:
-    lists = (await client.get("/api/v1/randomization/lists", headers=admin_headers)).json()
+    lists = await all_items(client, "/api/v1/randomization/lists", admin_headers)
     return next(lst for lst in lists if lst["active"])
 
 

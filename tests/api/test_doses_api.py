@@ -69,7 +69,11 @@ async def test_dose_1_then_schedule_names_dose_2(client, investigator, exosome, 
     r = await client.get(url(pid, "dosing-schedule"), headers=investigator.headers)
     assert r.json()["next_dose"]["status"] == "due"
     listed = await client.get(url(pid), headers=investigator.headers)
-    assert [d["id"] for d in listed.json()] == [dose["id"]]
+    assert [d["id"] for d in listed.json()["items"]] == [dose["id"]]
+    assert (
+        listed.json()["items"][0]
+        == (await client.get(url(pid) + f"/{dose['id']}", headers=investigator.headers)).json()
+    )
     one = await client.get(url(pid) + f"/{dose['id']}", headers=investigator.headers)
     assert one.status_code == 200
     assert one.headers["etag"] == f'"{dose["version"]}"'

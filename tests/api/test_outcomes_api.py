@@ -51,7 +51,8 @@ async def test_outcome_moves_status(client, admin_headers, investigator, monkeyp
     assert body["study_day"] == 3
     uuid.UUID(body["id"])
     listed = await client.get(url(p["id"]), headers=investigator.headers)
-    assert [o["id"] for o in listed.json()] == [body["id"]]
+    assert [o["id"] for o in listed.json()["items"]] == [body["id"]]
+    assert listed.json()["total"] == 1
     got = await client.get(f"/api/v1/participants/{p['id']}", headers=investigator.headers)
     assert got.json()["status"] == status
 

@@ -6,7 +6,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.helpers import make_actor, make_participant, make_site, screening_body
+from tests.helpers import (
+    make_actor,
+    make_eligible,
+    make_participant,
+    make_site,
+    randomize,
+    screening_body,
+)
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +213,43 @@ async def test_study_ids_keep_all_digits_past_9999(client, inv, site, db):
     b = await make_participant(client, inv)
     assert a["study_id"] == f"{site}-10000"
     assert b["study_id"] == f"{site}-10001"
+
+
+async def test_list_items_equal_single_reads_and_updated_since_filters(client, admin_headers, inv):
+    """A syncing client must never overwrite good data with nulls (SPEC §9.2)."""
+    p = await make_eligible(client, inv)
+    await randomize(client, admin_headers, inv, p["id"])
+    one = (await client.get(f"/api/v1/participants/{p['id']}", headers=inv.headers)).json()
+    assert one["arm"] is not None
+    assert one["consent"] is not None
+    listed = await client.get(
+        "/api/v1/participants",
+        params={"updated_since": "2000-01-01T00:00:00Z", "limit": 100},
+        headers=inv.headers,
+    )
+    found = [i for i in listed.json()["items"] if i["id"] == p["id"]]
+    assert found == [one]  # the module's own site holds fewer than 100 participants
+    future = await client.get(
+        "/api/v1/participants",
+        params={"updated_since": "2999-01-01T00:00:00Z"},
+        headers=inv.headers,
+    )
+    assert future.json()["total"] == 0
+
+
+async def test_ehr_units_are_compared_by_meaning(client, inv):
+    """Issue 11: `10*3/uL` neutrophils were refused although they equal `10*9/L`."""
+    labs = {
+        "inr": {"value": 1.8, "unit": "1"},
+        "neutrophils": {"value": 3.2, "unit": "10*9/L"},
+        "total_bilirubin": {"value": 250, "unit": "umol/L"},
+        "urea": {"value": 5.1, "unit": "mmol/L"},
+    }
+    url = "/api/v1/calculators/cossh-aclf-ii"
+    canonical = await client.post(
+        url, json={"age": 50, "he_grade": 1, "labs": labs}, headers=inv.headers
+    )
+    labs["neutrophils"] = {"value": 3.2, "unit": "10*3/uL"}
+    ehr = await client.post(url, json={"age": 50, "he_grade": 1, "labs": labs}, headers=inv.headers)
+    assert ehr.status_code == 200, ehr.text
+    assert ehr.json() == canonical.json()

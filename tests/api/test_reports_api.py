@@ -115,7 +115,7 @@ async def cohort():
                 screening = await client.get(
                     f"/api/v1/participants/{p['id']}/screening", headers=ADMIN
                 )
-                c.baseline[p["id"]] = screening.json()[-1]["scores"]
+                c.baseline[p["id"]] = screening.json()["items"][-1]["scores"]
         assert [len(v) for v in c.arms.values()] == [4, 4]
         # not randomized: one screen failure, one eligible without randomization (with an AE)
         failed = await make_participant(client, investigator, dob="1940-01-01")

@@ -169,8 +169,15 @@ async def test_schedule_statuses_move_with_the_clock(client, investigator, parti
         28: "upcoming",
         84: "upcoming",
     }
-    assert got["schedule"][0]["visit_id"] is not None  # the baseline screening
     assert got["schedule"][1]["visit_id"] == got["visits"][0]["id"]
+    for slot in got["schedule"]:  # every visit_id given is a visit's, readable as one
+        if slot["visit_id"] is not None:
+            one = await client.get(url(pid) + f"/{slot['visit_id']}", headers=h)
+            assert one.status_code == 200, (slot, one.text)
+    baseline = got["schedule"][0]
+    assert baseline["visit_id"] is None  # the baseline is a screening, not a visit
+    screenings = (await client.get(url(pid, "screening"), headers=h)).json()["items"]
+    assert baseline["screening_id"] in {s["id"] for s in screenings}
     assert got["schedule"][2]["window_end"] == date_of_study_day(day1, 8).isoformat()
     travel(day1, 13)
     got = statuses((await client.get(url(pid), headers=h)).json())
@@ -288,7 +295,7 @@ async def test_score_series_with_change_from_baseline(client, investigator, part
 
     r = await client.get(url(pid, "scores"), headers=h)
     assert r.status_code == 200, r.text
-    series = r.json()
+    series = r.json()["items"]
     assert [(a["visit_day"], a["source"]) for a in series] == [
         (None, "screening"),
         (4, "visit"),
@@ -360,6 +367,6 @@ async def test_symptom_score_has_a_baseline_when_screening_records_symptoms(
     )
     travel(day1, 4)
     assert (await client.post(url(p["id"]), json=visit_body(day1, 4), headers=h)).status_code == 201
-    series = (await client.get(url(p["id"], "scores"), headers=h)).json()
+    series = (await client.get(url(p["id"], "scores"), headers=h)).json()["items"]
     day4 = series[1]["scores"]["symptom_score"]
     assert day4["change_from_baseline"] == day4["score"] - 12

@@ -75,60 +75,67 @@ def test_registry_built_once_and_factors_cached() -> None:
 
 
 # --- every analyte of SPEC §7: entered -> canonical --------------------------------------------
-@pytest.mark.parametrize(
-    ("key", "value", "unit", "expected"),
-    [
-        ("alt", "120", "U/L", "120"),
-        ("alt", "1", "ukat/L", "60"),
-        ("ast", "2", "ukat/L", "120"),
-        ("alp", "1.5", "ukat/L", "90"),
-        ("ggt", "100", "nkat/L", "6"),
-        ("total_bilirubin", "3.0", "mg/dL", "51.3"),  # 51.300000000000004 in floating point
-        ("total_bilirubin", "2.0", "mg/dL", "34.2"),
-        ("total_bilirubin", "10", "mg/dL", "171"),
-        ("total_bilirubin", "30", "mg/L", "51.3"),
-        ("total_bilirubin", "0.0513", "mmol/L", "51.3"),
-        ("direct_bilirubin", "1.2", "mg/dL", "20.52"),
-        ("direct_bilirubin", "12", "mg/L", "20.52"),
-        ("albumin", "3.5", "g/dL", "35"),
-        ("albumin", "1.1", "g/dL", "11"),  # 11.000000000000002 in floating point
-        ("albumin", "2800", "mg/dL", "28"),
-        ("inr", "1.8", "", "1.8"),
-        ("inr", "1.8", "{INR}", "1.8"),
-        ("pt", "18.5", "s", "18.5"),
-        ("pt", "0.3", "min", "18"),
-        ("pta", "40", "%", "40"),
-        ("pta", "0.4", "1", "40"),
-        ("fibrinogen", "180", "mg/dL", "1.8"),
-        ("wbc", "8.2", "10*3/uL", "8.2"),
-        ("wbc", "8200", "/uL", "8.2"),
-        ("neutrophils", "4.2", "10^9/L", "4.2"),
-        ("neutrophils", "4.2", "/nL", "4.2"),
-        ("crp", "1.2", "mg/dL", "12"),
-        ("pct", "50", "pg/mL", "0.05"),
-        ("pct", "0.5", "ug/L", "0.5"),
-        ("il6", "5", "ng/L", "5"),  # 4.999999999999999 in floating point
-        ("platelets", "85", "10*3/uL", "85"),
-        ("hemoglobin", "11.2", "g/dL", "112"),
-        ("creatinine", "1.0", "mg/dL", "88.4"),
-        ("creatinine", "10", "mg/L", "88.4"),
-        ("creatinine", "0.0884", "mmol/L", "88.4"),
-        ("urea", "60.06", "mg/dL", "10"),
-        ("urea", "10", "mg/dL", "1.6650"),
-        ("urea", "600.6", "mg/L", "10"),
-        ("urea_nitrogen", "30", "mg/dL", "30"),
-        ("urea_nitrogen", "300", "mg/L", "30"),
-        ("sodium", "135", "mmol/L", "135"),
-        ("sodium", "135", "meq/L", "135"),
-        ("ammonia", "100", "ug/dL", "58.72"),
-        ("ammonia", "1", "mg/dL", "587.2"),
-        ("ammonia", "0.05872", "mmol/L", "58.72"),
-    ],
-)
+CONVERSIONS = [
+    ("alt", "120", "U/L", "120"),
+    ("alt", "1", "ukat/L", "60"),
+    ("ast", "2", "ukat/L", "120"),
+    ("alp", "1.5", "ukat/L", "90"),
+    ("ggt", "100", "nkat/L", "6"),
+    ("total_bilirubin", "3.0", "mg/dL", "51.3"),  # 51.300000000000004 in floating point
+    ("total_bilirubin", "2.0", "mg/dL", "34.2"),
+    ("total_bilirubin", "10", "mg/dL", "171"),
+    ("total_bilirubin", "30", "mg/L", "51.3"),
+    ("total_bilirubin", "0.0513", "mmol/L", "51.3"),
+    ("direct_bilirubin", "1.2", "mg/dL", "20.52"),
+    ("direct_bilirubin", "12", "mg/L", "20.52"),
+    ("albumin", "3.5", "g/dL", "35"),
+    ("albumin", "1.1", "g/dL", "11"),  # 11.000000000000002 in floating point
+    ("albumin", "2800", "mg/dL", "28"),
+    ("inr", "1.8", "", "1.8"),
+    ("inr", "1.8", "{INR}", "1.8"),
+    ("pt", "18.5", "s", "18.5"),
+    ("pt", "0.3", "min", "18"),
+    ("pta", "40", "%", "40"),
+    ("pta", "0.4", "1", "40"),
+    ("fibrinogen", "180", "mg/dL", "1.8"),
+    ("wbc", "8.2", "10*3/uL", "8.2"),
+    ("wbc", "8200", "/uL", "8.2"),
+    ("neutrophils", "4.2", "10^9/L", "4.2"),
+    ("neutrophils", "4.2", "/nL", "4.2"),
+    ("neutrophils", "3.2", "10*3/uL", "3.2"),  # the EHR spelling of issue 11
+    ("crp", "1.2", "mg/dL", "12"),
+    ("pct", "50", "pg/mL", "0.05"),
+    ("pct", "0.5", "ug/L", "0.5"),
+    ("il6", "5", "ng/L", "5"),  # 4.999999999999999 in floating point
+    ("platelets", "85", "10*3/uL", "85"),
+    ("hemoglobin", "11.2", "g/dL", "112"),
+    ("creatinine", "1.0", "mg/dL", "88.4"),
+    ("creatinine", "10", "mg/L", "88.4"),
+    ("creatinine", "0.0884", "mmol/L", "88.4"),
+    ("urea", "60.06", "mg/dL", "10"),
+    ("urea", "10", "mg/dL", "1.6650"),
+    ("urea", "600.6", "mg/L", "10"),
+    ("urea_nitrogen", "30", "mg/dL", "30"),
+    ("urea_nitrogen", "300", "mg/L", "30"),
+    ("sodium", "135", "mmol/L", "135"),
+    ("sodium", "135", "meq/L", "135"),
+    ("ammonia", "100", "ug/dL", "58.72"),
+    ("ammonia", "1", "mg/dL", "587.2"),
+    ("ammonia", "0.05872", "mmol/L", "58.72"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "unit", "expected"), CONVERSIONS)
 def test_every_analyte_converts(key: str, value: str, unit: str, expected: str) -> None:
     got, _ = canonical(key, value, unit)
     assert got == D(expected)
     assert got.as_tuple().exponent == -protocol.CANONICAL_DECIMALS
+
+
+def test_every_analyte_has_a_pinned_conversion_from_another_unit() -> None:
+    """SPEC §9.3: pin the conversions of every analyte of §7, not only the canonical unit."""
+    other = {key for key, _, unit, _ in CONVERSIONS if unit != ANALYTES[key].canonical_unit}
+    assert other == set(ANALYTES)
 
 
 @pytest.mark.parametrize(

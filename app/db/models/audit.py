@@ -28,7 +28,10 @@ class AuditEntry(Base):
     """Written only by the database trigger `audit.log_change`; never by the app."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_table_record", "table_name", "record_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_table_record", "table_name", "record_id"),
+        Index("ix_audit_log_txid_id", "txid", "id"),  # the change feed's order (0008)
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(server_default=text("clock_timestamp()"))
