@@ -7,28 +7,13 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.auth import OutcomeWriter, ParticipantReader
-from app.db.models import Outcome, Participant
 from app.deps import PageDep, SessionDep, page_of
-from app.domain.study_days import study_day
 from app.problems import error_responses
 from app.schemas.common import PageOut
 from app.schemas.outcomes import OutcomeIn, OutcomeOut
 from app.services import outcomes as service
 
 router = APIRouter(prefix="/api/v1", tags=["outcomes"])
-
-
-def _out(outcome: Outcome, participant: Participant, day1: object) -> OutcomeOut:
-    return OutcomeOut(
-        id=outcome.id,
-        type=outcome.type,
-        date=outcome.outcome_date,
-        status=participant.status,
-        participant_id=participant.id,
-        study_day=study_day(day1, outcome.outcome_date),  # type: ignore[arg-type]
-        notes=outcome.notes,
-        created_at=outcome.created_at,
-    )
 
 
 @router.post(
@@ -54,7 +39,7 @@ async def record_outcome(
         session, principal, participant_id, data
     )
     response.headers["Location"] = f"/api/v1/participants/{participant.id}/outcomes"
-    return _out(outcome, participant, allocation.day1)
+    return service.outcome_out(outcome, participant, allocation.day1)
 
 
 @router.get("/participants/{participant_id}/outcomes", responses=error_responses(401, 403, 404))
@@ -65,4 +50,4 @@ async def list_outcomes(
     outcomes, participant, allocation = await service.list_for(session, principal, participant_id)
     if allocation is None:
         return page_of([], page)
-    return page_of([_out(o, participant, allocation.day1) for o in outcomes], page)
+    return page_of([service.outcome_out(o, participant, allocation.day1) for o in outcomes], page)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from app.auth import ClinicalWriter, ParticipantReader
-from app.db.repositories import participants as repo
 from app.deps import DbDep, IfMatchDep, PageDep, SessionDep, page_of
 from app.problems import error_responses
 from app.responses import json_response
@@ -25,8 +24,7 @@ from app.schemas.participants import (
 )
 from app.services import participant_view, screening
 from app.services import participants as service
-from app.services.access import visible_site_filter
-from app.services.participant_view import participant_out, screening_out
+from app.services.participant_view import participant_out
 from app.services.versions import etag
 
 router = APIRouter(prefix="/api/v1", tags=["participants"])
@@ -136,9 +134,7 @@ async def list_participant_screenings(
 ) -> PageOut[ScreeningOut]:
     """Every screening of the participant, oldest first, each with its decision and
     reasons."""
-    participant = await service.visible(session, principal, participant_id)
-    rows = await repo.screenings(session, participant.id)
-    return page_of([screening_out(s, participant) for s in rows], page)
+    return page_of(await screening.of_participant(session, principal, participant_id), page)
 
 
 @router.get("/screenings", responses=error_responses(401, 403))
@@ -149,15 +145,9 @@ async def list_screenings(
     eligible: bool | None = None,
 ) -> PageOut[ScreeningOut]:
     """Every screening decision (screen failures with their reasons: `eligible=false`)."""
-    rows, total = await repo.list_screenings(
-        session,
-        site_id=visible_site_filter(principal),
-        eligible=eligible,
-        limit=page.limit,
-        offset=page.offset,
+    return await screening.decisions(
+        session, principal, eligible=eligible, limit=page.limit, offset=page.offset
     )
-    items = [screening_out(s, p) for s, p in rows]
-    return PageOut[ScreeningOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post(

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from app.auth import ClinicalWriter, ParticipantReader
-from app.db.repositories import treatment as repo
 from app.deps import DbDep, IfMatchDep, PageDep, SessionDep, page_of
 from app.problems import error_responses
 from app.responses import json_response
@@ -25,9 +24,8 @@ from app.schemas.treatment import (
     VisitPatch,
     VisitsOut,
 )
-from app.services import dose_recording, dosing, queries, visit_recording, visits
+from app.services import deviations, dose_recording, dosing, queries, visit_recording, visits
 from app.services import score_series as score_series_service
-from app.services.access import visible_site_filter
 from app.services.versions import etag
 
 router = APIRouter(prefix="/api/v1", tags=["treatment"])
@@ -200,14 +198,12 @@ async def list_protocol_deviations(
     include_voided: bool = False,
 ) -> PageOut[DeviationOut]:
     """Oldest first; site-bound roles see only their own site's participants."""
-    rows, total = await repo.list_deviations(
+    return await deviations.list_deviations(
         session,
-        site_id=visible_site_filter(principal),
-        participant_id=participant_id,
+        principal,
+        participant_id,
         kind=kind,
         include_voided=include_voided,
         limit=page.limit,
         offset=page.offset,
     )
-    items = [DeviationOut.model_validate(r) for r in rows]
-    return PageOut[DeviationOut](items=items, total=total, limit=page.limit, offset=page.offset)

@@ -27,6 +27,8 @@ from app.db.request_db import RequestDb
 from app.domain import protocol
 from app.domain.deviations import DeviationFinding, TerminalEvent
 from app.domain.errors import NotFound
+from app.schemas.common import PageOut
+from app.schemas.treatment import DeviationOut
 from app.services.access import visible_site_filter
 from app.services.participants import visible
 
@@ -173,3 +175,27 @@ async def sync_findings(
     session.add_all(added)
     await session.flush()
     return kept + added
+
+
+async def list_deviations(
+    session: AsyncSession,
+    principal: Principal,
+    participant_id: uuid.UUID | None,
+    *,
+    kind: str | None,
+    include_voided: bool,
+    limit: int,
+    offset: int,
+) -> PageOut[DeviationOut]:
+    """Oldest first; site-bound roles see only their own site's participants."""
+    rows, total = await repo.list_deviations(
+        session,
+        site_id=visible_site_filter(principal),
+        participant_id=participant_id,
+        kind=kind,
+        include_voided=include_voided,
+        limit=limit,
+        offset=offset,
+    )
+    items = [DeviationOut.model_validate(r) for r in rows]
+    return PageOut[DeviationOut](items=items, total=total, limit=limit, offset=offset)

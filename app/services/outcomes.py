@@ -27,7 +27,8 @@ from app.domain import webhooks
 from app.domain.deviations import STATUS_AFTER_OUTCOME
 from app.domain.errors import FieldError, InvalidData
 from app.domain.outcomes import DATED_BY_LAST_SIGN_OF_LIFE, DEATH, check_transition
-from app.schemas.outcomes import OutcomeIn
+from app.domain.study_days import study_day
+from app.schemas.outcomes import OutcomeIn, OutcomeOut
 from app.services.events import record_event
 from app.services.participants import visible
 from app.services.randomization import local_date
@@ -106,3 +107,17 @@ async def list_for(
     participant = await visible(session, principal, participant_id)
     allocation = await randomization_repo.for_participant(session, participant.id)
     return await repo.for_participant(session, participant.id), participant, allocation
+
+
+def outcome_out(outcome: Outcome, participant: Participant, day1: date) -> OutcomeOut:
+    """The outcome as the API shows it (`status`: the participant's status now)."""
+    return OutcomeOut(
+        id=outcome.id,
+        type=outcome.type,
+        date=outcome.outcome_date,
+        status=participant.status,
+        participant_id=participant.id,
+        study_day=study_day(day1, outcome.outcome_date),
+        notes=outcome.notes,
+        created_at=outcome.created_at,
+    )

@@ -12,18 +12,24 @@ import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app import clock
 from app.auth import Principal
+from app.db.repositories import participants as participants_repo
 from app.db.repositories import screening_rows as rows
 from app.db.request_db import RequestDb
 from app.domain.eligibility import EligibilityDecision, assess_eligibility
 from app.domain.errors import InvalidData, NotFound, StateConflict
 from app.domain.lab_results import assessment_collected_at
 from app.domain.scores import symptom_score
+from app.schemas.common import PageOut
 from app.schemas.participants import ScreeningIn, ScreeningOut
 from app.services import assessment_labs
 from app.services.access import visible_site_filter
 from app.services.assessment_labs import AssessmentLabs
+from app.services.participant_view import screening_out
+from app.services.participants import visible
 from app.services.scoring import canonical, score_json, scores_json, to_quantities
 
 SCREENABLE = frozenset({"screening", "eligible"})
@@ -126,3 +132,27 @@ def _record(
         "symptoms": symptoms,
         "created_by": principal.user_id,
     }
+
+
+async def of_participant(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID
+) -> list[ScreeningOut]:
+    """Every screening of a participant the caller may see, oldest first."""
+    participant = await visible(session, principal, participant_id)
+    found = await participants_repo.screenings(session, participant.id)
+    return [screening_out(s, participant) for s in found]
+
+
+async def decisions(
+    session: AsyncSession, principal: Principal, *, eligible: bool | None, limit: int, offset: int
+) -> PageOut[ScreeningOut]:
+    """Screening decisions across the caller's participants (screen failures: eligible=False)."""
+    found, total = await participants_repo.list_screenings(
+        session,
+        site_id=visible_site_filter(principal),
+        eligible=eligible,
+        limit=limit,
+        offset=offset,
+    )
+    items = [screening_out(s, p) for s, p in found]
+    return PageOut[ScreeningOut](items=items, total=total, limit=limit, offset=offset)
