@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter
 
 from app.auth import ParticipantReader, SdvMarker
-from app.deps import SessionDep
+from app.deps import PageDep, SessionDep
 from app.problems import error_responses
 from app.schemas.sdv import SdvIn, SdvOut, SdvRecordOut
 from app.services import sdv as service
@@ -30,7 +30,7 @@ async def verify_record(
 
 @router.get("/participants/{participant_id}/sdv", responses=error_responses(401, 403, 404))
 async def sdv_status(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, page: PageDep
 ) -> SdvOut:
     """The participant's live records with their verification, and the progress."""
-    return await service.status(session, principal, participant_id)
+    return await service.status(session, principal, participant_id, page.limit, page.offset)

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request
 
 from app.auth import ParticipantReader, Signer
-from app.deps import SessionDep
+from app.deps import PageDep, SessionDep
 from app.problems import error_responses
 from app.schemas.signatures import SignatureIn, SignatureOut, SignaturesOut
 from app.services import signatures as service
@@ -38,7 +38,7 @@ async def sign_casebook(
 
 @router.get("/participants/{participant_id}/signatures", responses=error_responses(401, 403, 404))
 async def list_signatures(
-    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader
+    participant_id: uuid.UUID, session: SessionDep, principal: ParticipantReader, page: PageDep
 ) -> SignaturesOut:
     """The participant's signatures, oldest first, and the casebook's SHA-256 as it is now."""
-    return await service.list_for(session, principal, participant_id)
+    return await service.list_for(session, principal, participant_id, page.limit, page.offset)

@@ -30,5 +30,10 @@ class SdvProgressOut(OutputModel):
 
 
 class SdvOut(OutputModel):
-    items: list[SdvRecordOut] = Field(description="the participant's live (not voided) records")
+    items: list[SdvRecordOut] = Field(
+        description="one page of the participant's live (not voided) records"
+    )
+    total: int
+    limit: int
+    offset: int
     progress: SdvProgressOut

@@ -53,6 +53,9 @@ class SignatureOut(OutputModel):
 
 class SignaturesOut(OutputModel):
     items: list[SignatureOut]
+    total: int
+    limit: int
+    offset: int
     current_casebook_sha256: str = Field(
         description="the SHA-256 of the casebook as it is now (equal to a valid signature's)"
     )

@@ -39,7 +39,10 @@ async def verify(
     return _out(data.resource, data.record_id, mark)
 
 
-async def status(session: AsyncSession, principal: Principal, participant_id: uuid.UUID) -> SdvOut:
+async def status(
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, limit: int, offset: int
+) -> SdvOut:
+    """One page of the records; the progress counts them all."""
     participant = await visible(session, principal, participant_id)
     marks = {m.record_id: m for m in await repo.current_marks(session, participant.id)}
     live = await repo.live_records(session, participant.id, RESOURCE_TABLES)
@@ -48,7 +51,13 @@ async def status(session: AsyncSession, principal: Principal, participant_id: uu
         for resource, record_id, _ in sorted(live, key=lambda r: (r[2], str(r[1])))
     ]
     verified = sum(1 for i in items if i.verified)
-    return SdvOut(items=items, progress=SdvProgressOut(verified=verified, total=len(items)))
+    return SdvOut(
+        items=items[offset : offset + limit],
+        total=len(items),
+        limit=limit,
+        offset=offset,
+        progress=SdvProgressOut(verified=verified, total=len(items)),
+    )
 
 
 def _out(resource: str, record_id: uuid.UUID, mark: SdvMark | None) -> SdvRecordOut:

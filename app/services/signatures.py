@@ -66,12 +66,16 @@ async def sign(
 
 
 async def list_for(
-    session: AsyncSession, principal: Principal, participant_id: uuid.UUID
+    session: AsyncSession, principal: Principal, participant_id: uuid.UUID, limit: int, offset: int
 ) -> SignaturesOut:
+    """One page of the signatures, oldest first (a casebook has few: read whole, then cut)."""
     participant = await visible(session, principal, participant_id)
     signatures = await repo.for_participant(session, participant.id)
     return SignaturesOut(
-        items=[signature_out(s) for s in signatures],
+        items=[signature_out(s) for s in signatures[offset : offset + limit]],
+        total=len(signatures),
+        limit=limit,
+        offset=offset,
         current_casebook_sha256=await current_hash(session, participant.id),
     )
 

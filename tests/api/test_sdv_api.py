@@ -74,3 +74,20 @@ async def test_only_the_participants_own_records(client, investigator, monitor):
     r = await verify(client, monitor, pid, "lab_result", result["id"])
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "record_id"
+
+
+async def test_sdv_is_a_page_and_progress_counts_every_record(client, investigator, monitor):
+    inv = investigator
+    pid = (await make_participant(client, inv))["id"]
+    r = await client.post(
+        f"/api/v1/participants/{pid}/screening", json=screening_body(), headers=inv.headers
+    )
+    assert r.status_code == 201, r.text
+    whole = await status(client, monitor, pid)
+    r = await client.get(f"/api/v1/participants/{pid}/sdv?limit=1", headers=monitor.headers)
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert whole["total"] == whole["progress"]["total"] > 1
+    assert (page["total"], page["limit"], page["offset"]) == (whole["total"], 1, 0)
+    assert page["items"] == whole["items"][:1]
+    assert page["progress"] == whole["progress"]

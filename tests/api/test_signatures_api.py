@@ -221,3 +221,16 @@ async def writer_done(database_url: str, pid: str) -> None:
         await conn.execute("UPDATE participants SET sex = 'male' WHERE id = $1::uuid", pid)
     finally:
         await conn.close()
+
+
+async def test_signatures_are_a_page_like_every_list(client, inv):
+    pid = (await make_participant(client, inv))["id"]
+    for _ in range(2):
+        assert (await sign(client, inv, pid)).status_code == 201
+    r = await client.get(
+        f"/api/v1/participants/{pid}/signatures?limit=1&offset=1", headers=inv.headers
+    )
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert (page["total"], page["limit"], page["offset"], len(page["items"])) == (2, 1, 1, 1)
+    assert len(page["current_casebook_sha256"]) == 64

@@ -172,3 +172,22 @@ def test_every_schema_property_is_described():
         if not value.get("description")
     ]
     assert missing == [], "describe them in the model or app/contract/fields.py"
+
+
+CURSOR_PAGED = {"/api/v1/changes"}  # SPEC §9.2: the change feed pages by `next_cursor`
+
+
+def test_every_list_answers_the_page_envelope():
+    """SPEC §9.2: a response carrying `items` is a page: `total`, `limit` and `offset` too."""
+    schemas = SPEC["components"]["schemas"]
+    not_paged = []
+    for method, path, op in OPS:
+        content = op.get("responses", {}).get("200", {}).get("content", {})
+        ref = content.get("application/json", {}).get("schema", {}).get("$ref")
+        if method != "GET" or ref is None or path in CURSOR_PAGED:
+            continue
+        schema = schemas[ref.rsplit("/", 1)[-1]]
+        required = set(schema.get("required", []))
+        if "items" in schema.get("properties", {}) and not {"total", "limit", "offset"} <= required:
+            not_paged.append(f"{method} {path}")
+    assert not_paged == []
