@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import String, and_, case, func, literal, null, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,8 @@ from app.db.models import LabResult, Participant, Screening, Visit
 from app.db.repositories.fhir import ONE_MICROSECOND, Filter, date_clause, day, page
 from app.interop.fhir.search import DateBound, Token
 from app.interop.fhir.terminology import LOINC, OBSERVATION_CATEGORY, SCORE_CODES, SCORE_SYSTEM
+
+R = TypeVar("R", LabResult, Visit, Screening)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,40 +125,33 @@ async def observations(
     return await page(session, query, order, limit, offset)
 
 
-async def lab_results(
-    session: AsyncSession, ids: Sequence[uuid.UUID], site_id: uuid.UUID | None
-) -> list[LabResult]:
+async def _by_ids(
+    session: AsyncSession, model: type[R], ids: Sequence[uuid.UUID], site_id: uuid.UUID | None
+) -> list[R]:
+    """Records of one participant-owned table by id, limited to a site when given."""
     query = (
-        select(LabResult)
-        .join(Participant, Participant.id == LabResult.participant_id)
-        .where(LabResult.id.in_(list(ids)))
+        select(model)
+        .join(Participant, Participant.id == model.participant_id)
+        .where(model.id.in_(list(ids)))
     )
     if site_id is not None:
         query = query.where(Participant.site_id == site_id)
     return list(await session.scalars(query))
+
+
+async def lab_results(
+    session: AsyncSession, ids: Sequence[uuid.UUID], site_id: uuid.UUID | None
+) -> list[LabResult]:
+    return await _by_ids(session, LabResult, ids, site_id)
 
 
 async def visits(
     session: AsyncSession, ids: Sequence[uuid.UUID], site_id: uuid.UUID | None
 ) -> list[Visit]:
-    query = (
-        select(Visit)
-        .join(Participant, Participant.id == Visit.participant_id)
-        .where(Visit.id.in_(list(ids)))
-    )
-    if site_id is not None:
-        query = query.where(Participant.site_id == site_id)
-    return list(await session.scalars(query))
+    return await _by_ids(session, Visit, ids, site_id)
 
 
 async def screenings(
     session: AsyncSession, ids: Sequence[uuid.UUID], site_id: uuid.UUID | None
 ) -> list[Screening]:
-    query = (
-        select(Screening)
-        .join(Participant, Participant.id == Screening.participant_id)
-        .where(Screening.id.in_(list(ids)))
-    )
-    if site_id is not None:
-        query = query.where(Participant.site_id == site_id)
-    return list(await session.scalars(query))
+    return await _by_ids(session, Screening, ids, site_id)
