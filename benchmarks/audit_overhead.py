@@ -13,6 +13,8 @@ import asyncio
 import os
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -45,6 +47,23 @@ async def migrate(url: str) -> None:
     await engine.dispose()
 
 
+@asynccontextmanager
+async def scratch_database(prefix: str) -> AsyncIterator[str]:
+    """A migrated throw-away database on the benchmark's server, dropped afterwards."""
+    server = server_url()
+    name = f"{prefix}_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(server)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    head, _, tail = server.partition("?")
+    try:
+        url = head.rsplit("/", 1)[0] + f"/{name}" + (f"?{tail}" if tail else "")
+        await migrate(url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 async def run(pool: asyncpg.Pool, table: str, seconds: float, workers: int) -> float:
     count = 0
     stop = time.perf_counter() + seconds
@@ -71,14 +90,7 @@ async def main() -> None:
         "--chains", type=int, default=None, help="override audit.chain_count() (default 16)"
     )
     args = parser.parse_args()
-    server = server_url()
-    name = f"bench_audit_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    head, _, tail = server.partition("?")
-    url = head.rsplit("/", 1)[0] + f"/{name}" + (f"?{tail}" if tail else "")
-    try:
-        await migrate(url)
+    async with scratch_database("bench_audit") as url:
         pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
         async with pool.acquire() as conn:
             for t in ("bench_plain", "bench_audited"):
@@ -99,9 +111,6 @@ async def main() -> None:
             audited = await run(pool, "bench_audited", args.seconds, workers)
             print(f"| {workers} | {plain:.0f} | {audited:.0f} | {audited / plain:.2f} |")  # noqa: T201
         await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import uuid
 
 import asyncpg
 
-from benchmarks.audit_overhead import migrate, server_url
+from benchmarks.audit_overhead import scratch_database
 
 TRIGGERS = "TRIGGER datamgmt_guard, {verb} TRIGGER datamgmt_after"
 INSERT = (
@@ -60,14 +60,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()
-    server = server_url()
-    name = f"bench_lock_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    head, _, tail = server.partition("?")
-    url = head.rsplit("/", 1)[0] + f"/{name}" + (f"?{tail}" if tail else "")
-    try:
-        await migrate(url)
+    async with scratch_database("bench_lock") as url:
         pool = await asyncpg.create_pool(url, min_size=8, max_size=8)
         async with pool.acquire() as conn:
             participants = await setup(conn)
@@ -86,9 +79,6 @@ async def main() -> None:
             on = await run(pool, participants, args.seconds, workers)
             print(f"| {workers} | {off:.0f} | {on:.0f} | {on / off:.2f} |")  # noqa: T201
         await pool.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 if __name__ == "__main__":
