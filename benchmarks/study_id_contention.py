@@ -5,7 +5,8 @@ sequence of the first release.
     .venv/bin/python benchmarks/study_id_contention.py [--seconds 4] [--writers 8]
 
 A sequence never waits, so neither case should make enrolments take turns. (Migration 0006's
-counter row, which did, is gone since 0011; its figures stay in docs/benchmarks.md.) Uses TEST_DATABASE_URL/DATABASE_URL or the embedded
+counter row, which did, is gone since 0011; its figures stay in docs/benchmarks.md.)
+Uses TEST_DATABASE_URL/DATABASE_URL or the embedded
 PostgreSQL; works in a scratch database.
 """
 
