@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,21 +51,40 @@ class _LazyEngine:
         return self.target
 
 
+def freeze_startup_heap() -> None:
+    """Keep what start-up built out of every later garbage collection.
+
+    The libraries loaded at start (FHIR models and definitions, the UCUM registry, pydantic
+    schemas) leave ~260,000 long-lived objects; a full collection walks them all and stalls
+    the worker's event loop for 140-170 ms, every request in flight with it: the service's
+    p99 latency under load. Collected once here, then frozen (moved to the permanent
+    generation), they are never walked again; objects made by requests are collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engines = _LazyEngine()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(resolve_database_url(settings), settings)
+        url = resolve_database_url(settings)
+        owner = make_engine(url, settings)  # migrations may create the app role: connect first
+        try:
+            await _prepare_database(owner, make_sessionmaker(owner), settings)
+        finally:
+            await owner.dispose()
+        engine = make_engine(url, settings, session_role=settings.db_app_role)
         engines.target = engine
         app.state.engine = engine
         app.state.settings = settings
-        await _prepare_database(engine, make_sessionmaker(engine), settings)
         await security.warm_up()
         # the UCUM registry takes 0.4-2 s to build: pay it at start, not in a request
         await asyncio.to_thread(ucum.warm_up)
         await asyncio.to_thread(invariants.validator)  # the R4 definitions, for lab ingest
+        freeze_startup_heap()
         worker = DeliveryWorker(engine, settings) if settings.webhook_worker else None
         if worker is not None:
             worker.start()  # webhooks: polls the outbox in this process (docs/webhooks.md)
@@ -84,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     install_fhir_handlers(app)
-    app.add_middleware(RequestContextMiddleware, engine=engines, settings=settings)
+    app.add_middleware(RequestContextMiddleware, engine=engines, settings=settings, routers=ROUTERS)
     app.add_middleware(FhirOutcomeMiddleware)  # outermost: /fhir errors as OperationOutcome
     for router in ROUTERS:
         app.include_router(router)

@@ -14,14 +14,17 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import asyncpg
+from fastapi import APIRouter
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import conditional, idempotency
+from app.auth import Principal
+from app.db.audit_context import AuditContext
 from app.db.durability import must_commit_on_error
 from app.db.errors import (
     data_management_refusal,
@@ -37,6 +40,7 @@ from app.idempotency import Captured, IdemKey, Refusal
 from app.problems import problem_response
 from app.request_auth import authenticate
 from app.settings import Settings
+from app.single_statement import SingleStatementRoutes
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +97,18 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, engine: Callable[[], AsyncEngine], settings: Settings) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        engine: Callable[[], AsyncEngine],
+        settings: Settings,
+        routers: Iterable[APIRouter] = (),
+    ) -> None:
         self.app = app
         self.engine = engine
         self.settings = settings
+        # behind PgBouncer the connection is not in the app role between transactions
+        self.single_statement = SingleStatementRoutes(() if settings.db_pgbouncer else routers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(WRAPPED_PREFIXES):
@@ -137,7 +149,8 @@ class RequestContextMiddleware:
         db = await RequestDb.checkout(self.engine())
         broken = False
         try:
-            await db.begin()
+            if not self._runs_one_statement(scope):
+                await db.begin()
             return await self._serve(db, scope, body, request_id)
         except BaseException as exc:
             broken = is_unavailable(exc)
@@ -145,10 +158,18 @@ class RequestContextMiddleware:
         finally:
             await db.close(broken=broken)
 
+    def _runs_one_statement(self, scope: Scope) -> bool:
+        """No BEGIN/COMMIT for a single-statement operation (app/single_statement.py), unless
+        an Idempotency-Key's row has to commit with it."""
+        if _header(scope, idempotency.IDEMPOTENCY_HEADER) is not None:
+            return False
+        return self.single_statement.matches(scope)
+
     async def _serve(self, db: RequestDb, scope: Scope, body: bytes, request_id: str) -> Captured:
         principal = await authenticate(
             db.conn, _header(scope, b"authorization") or "", request_id, self.settings.db_app_role
         )
+        db.context = _audit_context(principal, request_id)
         state = scope.setdefault("state", {})
         state["db"] = db
         state["principal"] = principal
@@ -204,6 +225,14 @@ class RequestContextMiddleware:
         headers.append((b"x-request-id", request_id.encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": bytes(response.body)})
+
+
+def _audit_context(principal: Principal | None, request_id: str) -> AuditContext:
+    if principal is None:
+        return AuditContext(request_id)
+    return AuditContext(
+        request_id, str(principal.user_id), principal.role, principal.site_code or ""
+    )
 
 
 def _failure(exc: Exception, request_id: str) -> Captured:

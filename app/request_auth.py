@@ -52,6 +52,7 @@ async def authenticate(
         await conn.execute(ANONYMOUS_SQL, request_id, app_role)
         return None
     if row["stale"]:
+        # no audit row (log_change skips token bookkeeping), so no audit context needed
         await conn.execute(TOUCH_SQL, row["token_id"])
     scopes = frozenset(row["scopes"]) if row["scopes"] is not None else None  # client tokens
     return Principal(

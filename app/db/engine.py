@@ -19,8 +19,17 @@ def resolve_database_url(settings: Settings) -> str:
     return embedded_database_url(settings.data_dir)
 
 
-def make_engine(url: str, settings: Settings) -> AsyncEngine:
-    connect_args: dict[str, object] = {"server_settings": {"timezone": "UTC"}}
+def make_engine(url: str, settings: Settings, *, session_role: str | None = None) -> AsyncEngine:
+    """`session_role`: every connection runs as this role from its start (a startup parameter,
+    so no round trip): the service's requests and workers never act as the owner, even
+    between transactions, which lets a single-statement request skip BEGIN/COMMIT
+    (app/single_statement.py). Not behind PgBouncer, which does not pass the parameter on and
+    mixes server connections between transactions: there each transaction still enters the
+    role itself (`SET LOCAL ROLE`, app/request_auth.py)."""
+    server_settings = {"timezone": "UTC"}
+    if session_role is not None and not settings.db_pgbouncer:
+        server_settings["role"] = session_role
+    connect_args: dict[str, object] = {"server_settings": server_settings}
     if settings.db_pgbouncer:
         # PgBouncer transaction pooling: consecutive transactions may run on different server
         # connections, so no prepared statement may outlive its transaction. Turn off both

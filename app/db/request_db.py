@@ -8,6 +8,12 @@ an `AsyncSession` bound to the SAME connection in the driver's autocommit mode -
 then never begins or commits anything itself, so its statements simply run inside the
 request's transaction, which the middleware commits or rolls back once. Never two
 transactions per request, whichever layer a service uses.
+
+A few operations run ONE statement (a read, a list, an enrolment: app/single_statement.py).
+PostgreSQL runs a lone statement atomically in a transaction of its own, so for them the
+middleware sends no BEGIN and no COMMIT: two round trips less. Should such a request need
+more after all (the ORM, or several writes), `atomic()` opens the transaction then, with the
+audit context set again.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
+
+from app.db.audit_context import SET_CONTEXT_SQL, AuditContext
 
 COMMIT_ON_ERROR = "commit_on_error"
 
@@ -34,6 +42,7 @@ class RequestDb:
         self._orm: AsyncConnection | None = None
         self._session: AsyncSession | None = None
         self.info: dict[str, Any] = {}
+        self.context = AuditContext("")  # set by the middleware once it knows the caller
 
     @classmethod
     async def checkout(cls, engine: AsyncEngine) -> RequestDb:
@@ -44,7 +53,23 @@ class RequestDb:
         self._transaction = self.conn.transaction()
         await self._transaction.start()
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._transaction is not None
+
+    async def atomic(self) -> None:
+        """Make sure what follows runs in the request's transaction; a single-statement
+        request that needs more opens it here, setting the audit context for its writes."""
+        if self._transaction is None:
+            await self.begin()
+            context = self.context
+            await self.conn.execute(
+                SET_CONTEXT_SQL, context.request_id, context.user_id, context.role, context.site
+            )
+
     async def commit(self) -> None:
+        if self._transaction is None:
+            return  # a single statement: PostgreSQL committed it when it ran
         if self._session is not None:
             await self._session.flush()
         await self._transaction.commit()
@@ -57,6 +82,7 @@ class RequestDb:
 
     async def session(self) -> AsyncSession:
         """The ORM session of this request, on the request's own connection and transaction."""
+        await self.atomic()  # the ORM may write several statements: never outside a transaction
         if self._session is None:
             sync = await greenlet_spawn(Connection, self._engine.sync_engine, self._proxied)
             orm = await AsyncConnection(self._engine, sync).execution_options(

@@ -26,6 +26,7 @@ from app.services import participant_view, screening
 from app.services import participants as service
 from app.services.participant_view import participant_out
 from app.services.versions import etag
+from app.single_statement import single_statement
 
 router = APIRouter(prefix="/api/v1", tags=["participants"])
 Status = Literal[
@@ -48,6 +49,7 @@ Status = Literal[
     response_model=ParticipantOut,
     responses=error_responses(401, 403),
 )
+@single_statement
 async def create_participant(data: ParticipantIn, db: DbDep, principal: ClinicalWriter) -> Response:
     """Enrol a participant for screening; the service assigns the study id."""
     out = await participant_view.enrol(db, principal, data)
@@ -58,6 +60,7 @@ async def create_participant(data: ParticipantIn, db: DbDep, principal: Clinical
 @router.get(
     "/participants", response_model=PageOut[ParticipantOut], responses=error_responses(401, 403)
 )
+@single_statement
 async def list_participants(
     db: DbDep,
     principal: ParticipantReader,
@@ -88,6 +91,7 @@ async def list_participants(
     response_model=ParticipantOut,
     responses=error_responses(401, 403, 404),
 )
+@single_statement
 async def get_participant(
     participant_id: uuid.UUID, db: DbDep, principal: ParticipantReader
 ) -> Response:

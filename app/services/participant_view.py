@@ -44,6 +44,7 @@ async def enrol(db: RequestDb, principal: Principal, data: ParticipantIn) -> Par
         linked = await mrn.columns(await db.session(), site_id, data.mrn)
     row = await rows.insert_participant(
         db.conn,
+        db.context,
         site_id=site_id,
         date_of_birth=data.date_of_birth,
         sex=data.sex,

@@ -12,25 +12,35 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import Table, bindparam, insert, select
 
+from app.db.audit_context import AuditContext, audit_context_cte
 from app.db.models import Participant
 from app.db.sql import compile_sql
 
 _T: Table = Participant.__table__  # type: ignore[assignment]
 
+_INSERTED = (
+    "id",
+    "site_id",
+    "date_of_birth",
+    "sex",
+    "status",
+    "created_by",
+    "version",
+    "mrn_hmac",
+    "mrn_ciphertext",
+)
+# the enrolment is a single-statement request (app/single_statement.py): the INSERT sets the
+# audit context that its audit row records, so it needs no transaction of its own
+_CONTEXT = audit_context_cte()
 INSERT = compile_sql(
     insert(_T)
-    .values(
-        id=bindparam("id"),
-        site_id=bindparam("site_id"),
-        date_of_birth=bindparam("date_of_birth"),
-        sex=bindparam("sex"),
-        status=bindparam("status"),
-        created_by=bindparam("created_by"),
-        version=bindparam("version"),
-        mrn_hmac=bindparam("mrn_hmac"),
-        mrn_ciphertext=bindparam("mrn_ciphertext"),
+    .from_select(
+        _INSERTED,
+        select(*[bindparam(name, type_=_T.c[name].type) for name in _INSERTED]).select_from(
+            _CONTEXT
+        ),
     )
     .returning(
         _T.c.id,
@@ -91,12 +101,12 @@ SITE_BY_CODE = "SELECT id FROM sites WHERE code = $1"
 MRN_SYSTEM = "SELECT mrn_system FROM sites WHERE id = $1"
 
 
-async def insert_participant(conn: asyncpg.Connection, **values: Any) -> asyncpg.Record:
+async def insert_participant(
+    conn: asyncpg.Connection, context: AuditContext, **values: Any
+) -> asyncpg.Record:
+    defaults = {"id": uuid.uuid4(), "version": 1, "mrn_hmac": None, "mrn_ciphertext": None}
     row: asyncpg.Record = await conn.fetchrow(
-        INSERT.text,
-        *INSERT.args(
-            {"id": uuid.uuid4(), "version": 1, "mrn_hmac": None, "mrn_ciphertext": None, **values}
-        ),
+        INSERT.text, *INSERT.args(defaults | values | context.params())
     )
     return row
 
