@@ -92,7 +92,8 @@ class Settings(BaseSettings):
     )
     db_app_role: str = Field(
         default="trial_app",
-        description="the PostgreSQL role every request runs as (SET LOCAL ROLE); owns nothing",
+        description="the PostgreSQL role every request runs as (a connection startup"
+        " parameter; SET LOCAL ROLE per transaction behind PgBouncer); owns nothing",
     )
     run_migrations_on_start: bool = True
     public_base_url: str | None = Field(

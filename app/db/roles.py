@@ -1,5 +1,8 @@
 """Entering the app role: every request, login and health check runs as DB_APP_ROLE.
 
+The service's connections start in the role (app/db/engine.py); each transaction also enters
+it, which is what counts behind PgBouncer, where the startup parameter is not used.
+
 The switch is transaction-local (`set_config('role', ..., true)` is `SET LOCAL ROLE`), so it
 ends with the transaction and is safe behind PgBouncer in transaction mode. It works whether
 the service connects as the owner (development, tests), as a login role that is a member of
