@@ -48,6 +48,7 @@ RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization, deadlock, lo
 INTEGRITY_CLASS = "23"  # a constraint refused it (a race past the service's own checks)
 DATA_EXCEPTION_CLASS = "22"  # the input was bad: a safety net behind the schemas (never a 500)
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRAPPED_PREFIXES = ("/api/", "/fhir")  # the REST API and the FHIR API (SPEC §10)
 
 __all__ = ["RequestContextMiddleware", "is_unavailable"]
@@ -137,11 +138,7 @@ class RequestContextMiddleware:
                 return await self._in_transaction(scope, body, request_id)
         except TimeoutError:
             log.warning("request %s timed out", request_id)
-            return _problem(
-                503,
-                "The request timed out and was rolled back; retry (with the same Idempotency-Key)",
-                retry=True,
-            )
+            return _problem(503, self._timed_out(scope), retry=True)
         except Exception as exc:
             return _failure(exc, request_id)
 
@@ -157,6 +154,17 @@ class RequestContextMiddleware:
             raise
         finally:
             await db.close(broken=broken)
+
+    def _timed_out(self, scope: Scope) -> str:
+        """What a timeout did: a transaction is rolled back; a lone write may have committed
+        in the moment it was cancelled, so the caller must not take it as undone."""
+        if scope["method"] not in SAFE_METHODS and self._runs_one_statement(scope):
+            return (
+                "The request timed out; it may have been recorded (it ran as a single statement):"
+                " look it up before sending it again, and send an Idempotency-Key to make"
+                " retries safe"
+            )
+        return "The request timed out and was rolled back; retry (with the same Idempotency-Key)"
 
     def _runs_one_statement(self, scope: Scope) -> bool:
         """No BEGIN/COMMIT for a single-statement operation (app/single_statement.py), unless

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from app.main import create_app
@@ -92,3 +93,31 @@ def test_behind_pgbouncer_every_request_has_its_transaction():
         create_app(settings), engine=lambda: None, settings=settings, routers=ROUTERS
     )  # type: ignore[arg-type]
     assert len(middleware.single_statement) == 0
+
+
+STUDY_LOCK_KEY = (724501, 0)  # held exclusively by a study lock (migration 0013)
+
+
+async def test_a_timed_out_enrolment_does_not_claim_it_was_rolled_back(settings, investigator, db):
+    """Without a transaction of its own an enrolment may commit while it is being cancelled,
+    so its timeout must not promise a rollback (with a key it runs in a transaction)."""
+    impatient = create_app(settings.model_copy(update={"request_timeout_seconds": 1.0}))
+    async with impatient.router.lifespan_context(impatient):
+        transport = httpx.ASGITransport(app=impatient)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            async with db.transaction():  # the enrolment's lock guard waits for this key
+                await db.execute("SELECT pg_advisory_xact_lock($1, $2)", *STUDY_LOCK_KEY)
+                r = await c.post(
+                    "/api/v1/participants",
+                    json=_enrolment(investigator),
+                    headers=investigator.headers,
+                )
+            assert r.status_code == 503, r.text
+            assert r.headers["retry-after"]
+            detail = r.json()["detail"]
+            assert "rolled back" not in detail
+            assert "may have been recorded" in detail
+            again = await c.post(
+                "/api/v1/participants", json=_enrolment(investigator), headers=investigator.headers
+            )
+            assert again.status_code == 201, again.text
