@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 HOST ?= 127.0.0.1
 WORKERS ?= 2
+# pytest-xdist processes for `make test` (each has its own test database); 0 runs in one process
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint format migrate openapi bench clean
 
@@ -20,7 +22,7 @@ run: $(STAMP)  ## the service on the embedded PostgreSQL (or DATABASE_URL), port
 
 test: $(STAMP)  ## the whole suite (embedded PostgreSQL unless TEST_DATABASE_URL is set)
 	@scripts/ensure-test-tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -54,6 +54,7 @@ def test_the_lookup_hash_is_keyed_and_per_site() -> None:
         base64.b64encode(secrets.token_bytes(16)).decode(),  # too short
         "not base64 at all!",
     ],
+    ids=["text", "not-random", "too-short", "not-base64"],  # stable ids for pytest-xdist
 )
 def test_weak_mrn_keys_are_refused(value: str) -> None:
     with pytest.raises(ValidationError) as caught:

@@ -30,7 +30,9 @@ def test_weak_bootstrap_tokens_are_refused(token: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "token", [secrets.token_urlsafe(32), secrets.token_hex(16), "Kx9-" + secrets.token_hex(16)]
+    "token",
+    [secrets.token_urlsafe(32), secrets.token_hex(16), "Kx9-" + secrets.token_hex(16)],
+    ids=["urlsafe", "hex", "prefixed-hex"],  # stable ids: pytest-xdist workers must agree
 )
 def test_strong_bootstrap_tokens_are_accepted(token: str) -> None:
     assert Settings(TRIAL_BOOTSTRAP_ADMIN_TOKEN=token).bootstrap_admin_token == token
