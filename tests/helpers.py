@@ -223,6 +223,19 @@ async def insert_visit(
     )
 
 
+async def insert_given_dose(db: Any, participant_id: str, started: datetime) -> uuid.UUID:
+    """Dose 1, given for two hours from `started`, written behind the service's back."""
+    dose_id: uuid.UUID = await db.fetchval(
+        "INSERT INTO doses (participant_id, dose_number, status, started_at, ended_at,"
+        " particles, volume_ml) VALUES ($1, 1, 'given', $2, $3, 200000000000, 100)"
+        " RETURNING id",
+        uuid.UUID(participant_id),
+        started,
+        started + timedelta(hours=2),
+    )
+    return dose_id
+
+
 _addresses = iter(range(1, 1 << 24))
 
 

@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 import app.clock
-from tests.helpers import make_actor, make_randomized, make_site, randomized_days_ago
+from tests.helpers import (
+    insert_given_dose,
+    make_actor,
+    make_randomized,
+    make_site,
+    randomized_days_ago,
+)
 
 
 @pytest.fixture(scope="module")
@@ -127,14 +133,7 @@ async def test_dose_link_must_be_this_participants_given_dose(
     p, _ = await make_randomized(client, admin_headers, investigator, arm="exosome")
     other, _ = await make_randomized(client, admin_headers, investigator, arm="exosome")
     started = datetime.now(UTC) - timedelta(hours=4)
-    dose_id = await db.fetchval(
-        "INSERT INTO doses (participant_id, dose_number, status, started_at, ended_at,"
-        " particles, volume_ml) VALUES ($1, 1, 'given', $2, $3, 200000000000, 100)"
-        " RETURNING id",
-        uuid.UUID(other["id"]),
-        started,
-        started + timedelta(hours=2),
-    )
+    dose_id = await insert_given_dose(db, other["id"], started)
     # the first dose's date is its date at the site (Asia/Shanghai), whatever the hour in UTC
     onset = started.astimezone(ZoneInfo("Asia/Shanghai")).date()
     body = ae(dose_id=str(dose_id), relatedness="probable", onset_date=onset.isoformat())
@@ -158,13 +157,7 @@ async def test_susar_clocks_follow_up_and_sponsor_report(
         client, admin_headers, investigator, monkeypatch, 6, arm="exosome"
     )
     started = datetime.combine(day1, datetime.min.time(), UTC) + timedelta(hours=4)
-    await db.execute(
-        "INSERT INTO doses (participant_id, dose_number, status, started_at, ended_at,"
-        " particles, volume_ml) VALUES ($1, 1, 'given', $2, $3, 200000000000, 100)",
-        uuid.UUID(p["id"]),
-        started,
-        started + timedelta(hours=2),
-    )
+    await insert_given_dose(db, p["id"], started)
     aware = datetime.combine(day1 + timedelta(days=2), datetime.min.time(), UTC) + timedelta(
         hours=9
     )

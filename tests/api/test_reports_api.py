@@ -18,6 +18,7 @@ from scipy import stats
 from tests.conftest import ADMIN_TOKEN, IsolatedApp
 from tests.helpers import (
     Actor,
+    insert_given_dose,
     insert_visit,
     make_actor,
     make_eligible,
@@ -67,13 +68,7 @@ class Cohort:
     async def dose(self, p: dict[str, Any]) -> None:
         assert self.day1 is not None
         start = datetime.combine(self.day1, time(4), UTC)
-        await self.iso.db.execute(
-            "INSERT INTO doses (participant_id, dose_number, status, started_at, ended_at,"
-            " particles, volume_ml) VALUES ($1, 1, 'given', $2, $3, 200000000000, 100)",
-            uuid.UUID(p["id"]),
-            start,
-            start + timedelta(hours=2),
-        )
+        await insert_given_dose(self.iso.db, p["id"], start)
 
     async def adverse_event(self, p: dict[str, Any], t: int, **fields: Any) -> str:
         assert self.day1 is not None

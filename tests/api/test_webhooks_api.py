@@ -12,7 +12,12 @@ import pytest
 from app.services.events import record_event
 from tests.api.treatment_helpers import dose_body, randomized, visit_body
 from tests.api.webhook_helpers import ae_body, events_of, subscribe
-from tests.helpers import make_actor, make_randomized, randomized_days_ago
+from tests.helpers import (
+    insert_given_dose,
+    make_actor,
+    make_randomized,
+    randomized_days_ago,
+)
 
 HOOK = "http://127.0.0.1:9/hook"  # never called here: these tests run no worker
 
@@ -217,13 +222,7 @@ async def test_a_susar_is_announced_as_serious_and_as_susar(
         client, admin_headers, investigator, monkeypatch, 6, arm="exosome"
     )
     started = datetime.combine(day1, datetime.min.time(), UTC) + timedelta(hours=4)
-    await db.execute(
-        "INSERT INTO doses (participant_id, dose_number, status, started_at, ended_at,"
-        " particles, volume_ml) VALUES ($1, 1, 'given', $2, $3, 200000000000, 100)",
-        uuid.UUID(p["id"]),
-        started,
-        started + timedelta(hours=2),
-    )
+    await insert_given_dose(db, p["id"], started)
     aware = started + timedelta(days=2)
     body = {
         **ae_body(serious=True, aware=aware),
