@@ -53,10 +53,6 @@ class RequestDb:
         self._transaction = self.conn.transaction()
         await self._transaction.start()
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._transaction is not None
-
     async def atomic(self) -> None:
         """Make sure what follows runs in the request's transaction; a single-statement
         request that needs more opens it here, setting the audit context for its writes."""
