@@ -5,7 +5,10 @@ bearer token (setting the audit actor and switching to the app role for the tran
 app/request_auth.py), applies idempotency (app/idempotency.py), runs the route, and commits
 only if the response is a success — *before* the client sees it, so an acknowledged write is
 a committed write. A failed request is rolled back, except for writes marked to survive it
-(a failed password check: app/db/durability.py).
+(a failed password check: app/db/durability.py). Single-statement operations skip the
+transaction (app/single_statement.py), and the two single-statement reads may take the
+caller from this worker's token cache (app/request_auth.py `TokenCache`), which every other
+committed write empties.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from app.db.request_db import RequestDb
 from app.domain.errors import FieldError
 from app.idempotency import Captured, IdemKey, Refusal
 from app.problems import problem_response
-from app.request_auth import authenticate
+from app.request_auth import TokenCache, authenticate
 from app.settings import Settings
 from app.single_statement import SingleStatementRoutes
 
@@ -110,6 +113,7 @@ class RequestContextMiddleware:
         self.settings = settings
         # behind PgBouncer the connection is not in the app role between transactions
         self.single_statement = SingleStatementRoutes(() if settings.db_pgbouncer else routers)
+        self.token_cache = TokenCache(settings.token_cache_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(WRAPPED_PREFIXES):
@@ -146,9 +150,10 @@ class RequestContextMiddleware:
         db = await RequestDb.checkout(self.engine())
         broken = False
         try:
-            if not self._runs_one_statement(scope):
+            one_statement = self._runs_one_statement(scope)
+            if not one_statement:
                 await db.begin()
-            return await self._serve(db, scope, body, request_id)
+            return await self._serve(db, scope, body, request_id, one_statement)
         except BaseException as exc:
             broken = is_unavailable(exc)
             raise
@@ -173,9 +178,29 @@ class RequestContextMiddleware:
             return False
         return self.single_statement.matches(scope)
 
-    async def _serve(self, db: RequestDb, scope: Scope, body: bytes, request_id: str) -> Captured:
+    def _cache_for(self, scope: Scope, one_statement: bool) -> TokenCache | None:
+        """The token cache serves single-statement reads only: every write checks the token in
+        the database, in the transaction it authorizes."""
+        if one_statement and scope["method"] in SAFE_METHODS and self.token_cache.enabled:
+            return self.token_cache
+        return None
+
+    async def _commit(self, db: RequestDb, scope: Scope, one_statement: bool) -> None:
+        """Commit; a write that may have revoked a token or changed an account (any write but
+        an enrolment) also empties this worker's token cache, so it acts here at once."""
+        await db.commit()
+        if not one_statement and scope["method"] not in SAFE_METHODS:
+            self.token_cache.clear()
+
+    async def _serve(
+        self, db: RequestDb, scope: Scope, body: bytes, request_id: str, one_statement: bool
+    ) -> Captured:
         principal = await authenticate(
-            db.conn, _header(scope, b"authorization") or "", request_id, self.settings.db_app_role
+            db.conn,
+            _header(scope, b"authorization") or "",
+            request_id,
+            self.settings.db_app_role,
+            self._cache_for(scope, one_statement),
         )
         db.context = _audit_context(principal, request_id)
         state = scope.setdefault("state", {})
@@ -193,12 +218,12 @@ class RequestContextMiddleware:
         captured = conditional.not_modified(scope["method"], if_none_match, captured) or captured
         if captured.status >= 400:
             if must_commit_on_error(db):
-                await db.commit()
+                await self._commit(db, scope, one_statement)
             return captured
         if isinstance(idem, IdemKey):
             await idempotency.store(db.conn, idem, captured, self.settings)
         try:
-            await db.commit()
+            await self._commit(db, scope, one_statement)
         except (asyncpg.IntegrityConstraintViolationError, sa_exc.IntegrityError) as exc:
             log.info("commit refused by a constraint: %s", describe(exc))
             return _problem(409, "The change conflicts with a concurrent change; retry")

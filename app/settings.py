@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     request_timeout_seconds: float = Field(default=30.0, gt=0)
+    token_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="how long a worker may reuse a token check for the participant read and"
+        " list (0: never); writes always check the database (README, Security)",
+    )
     db_pool_size: int = Field(
         default=10, ge=1, description="connections per worker process, opened as needed, kept"
     )

@@ -46,3 +46,14 @@ def test_no_bootstrap_token_is_fine() -> None:
 def test_the_app_role_name_must_be_a_plain_identifier(role: str) -> None:
     with pytest.raises(ValidationError):
         Settings(db_app_role=role)
+
+
+@pytest.mark.parametrize("seconds", [-0.1, 1.01, 5])
+def test_the_token_cache_cannot_outlast_a_second(seconds: float) -> None:
+    """Issue 16 allows reads to reuse a token check for at most a second (README, Security)."""
+    with pytest.raises(ValidationError, match="token_cache_seconds"):
+        Settings(token_cache_seconds=seconds)
+
+
+def test_the_token_cache_can_be_turned_off() -> None:
+    assert Settings(token_cache_seconds=0).token_cache_seconds == 0
