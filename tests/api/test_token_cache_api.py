@@ -18,7 +18,7 @@ from tests.conftest import ServerProcess
 from tests.helpers import make_actor, make_participant, make_site
 
 CACHE_SECONDS = Settings().token_cache_seconds
-SCHEDULING_SLACK_S = 0.3  # a request that took its check from the cache may still be running
+SCHEDULING_SLACK_S = 0.5  # a request that took its check from the cache may still be running
 
 
 async def _investigator(client, admin_headers):  # type: ignore[no-untyped-def]
@@ -88,7 +88,7 @@ async def test_across_workers_a_logout_stops_every_read_within_the_second(
             write = await remote.post("/api/v1/participants", json=enrol, headers=actor.headers)
             assert write.status_code == 401, write.text
         answered: list[tuple[float, int]] = []
-        while time.monotonic() - revoked_at < CACHE_SECONDS + 1:
+        while time.monotonic() - revoked_at < CACHE_SECONDS + SCHEDULING_SLACK_S + 1:
             status = (await remote.get(path, headers=actor.headers)).status_code
             answered.append((time.monotonic() - revoked_at, status))
     assert {status for _, status in answered} <= {200, 401}
