@@ -4,7 +4,7 @@ The same statement that finds the token also sets the transaction-local audit co
 switches to DB_APP_ROLE, so authenticated requests pay one round trip for all three. Requests
 without a valid token (login, a bad token) switch role in the request-id statement. It runs
 on the driver connection, so a revoked token or a deactivated user is refused by the very next
-write, in every worker.
+request in every worker, with one exception for two reads.
 
 The one exception is `TokenCache`: a read that runs as a single statement (the participant
 read and list) may reuse a token check made up to `TOKEN_CACHE_SECONDS` (at most 1 s) earlier
