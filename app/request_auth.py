@@ -49,8 +49,8 @@ TOUCH_SQL = "UPDATE api_tokens SET last_used_at = now() WHERE id = $1"
 @dataclass(frozen=True)
 class _Checked:
     principal: Principal
-    token_expires_at: datetime
-    fresh_until: float  # on the cache's monotonic clock
+    # on the cache's monotonic clock: `seconds` after the check, or the token's expiry if sooner
+    fresh_until: float
 
 
 class TokenCache:
@@ -80,7 +80,7 @@ class TokenCache:
         entry = self._entries.get(digest)
         if entry is None:
             return None
-        if self._clock() >= entry.fresh_until or datetime.now(UTC) >= entry.token_expires_at:
+        if self._clock() >= entry.fresh_until:
             del self._entries[digest]
             return None
         return entry.principal
@@ -91,8 +91,9 @@ class TokenCache:
         if len(self._entries) >= self._max_entries:
             self._drop_stale()
         if len(self._entries) < self._max_entries:
-            fresh_until = self._clock() + self.seconds
-            self._entries[digest] = _Checked(principal, token_expires_at, fresh_until)
+            now = self._clock()
+            expires_in = (token_expires_at - datetime.now(UTC)).total_seconds()
+            self._entries[digest] = _Checked(principal, now + min(self.seconds, expires_in))
 
     def clear(self) -> None:
         """Forget every check: a revocation or an account change was just committed here."""

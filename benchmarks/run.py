@@ -765,7 +765,7 @@ def cpu_mean(sc: Scenario, attr: str) -> float | None:
     return statistics.mean(values) if values else None
 
 
-def mean_cpu(sc: Scenario, attr: str) -> str:
+def cpu_cell(sc: Scenario, attr: str) -> str:
     return fmt(cpu_mean(sc, attr), 2)
 
 
@@ -824,7 +824,7 @@ def print_report(
         print(
             f"| {label} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {ratio:.2f} |"
             f" {target_cell(sc, ratio)} | {errors} |"
-            f" {mean_cpu(sc, 'app_cpu_ms')} | {mean_cpu(sc, 'pg_cpu_ms')} |"
+            f" {cpu_cell(sc, 'app_cpu_ms')} | {cpu_cell(sc, 'pg_cpu_ms')} |"
             f" {database_bound(sc, by_key[ref_key])} | {rounds} |"
         )
     first_p50, first_p99 = percentile(first_ms, 0.5), percentile(first_ms, 0.99)
